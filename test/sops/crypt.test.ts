@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { newDataKey } from '../../src/sops/cipher.ts';
+import { decryptTree, encryptTree } from '../../src/sops/crypt.ts';
+import type { SopsMetadata } from '../../src/sops/metadata.ts';
+import type { Mapping, Node, Scalar, ScalarValue, Tree } from '../../src/sops/tree.ts';
+
+const CANARY = 'canary-crypt-7f3a9c';
+const scalar = (value: ScalarValue): Scalar => ({ kind: 'scalar', value });
+const e = (key: string, value: Node) => ({ kind: 'entry' as const, key, value });
+
+function sampleTree(): Tree {
+  const root: Mapping = {
+    kind: 'map',
+    items: [
+      { kind: 'comment', text: ' a comment' },
+      e('password', scalar({ type: 'str', value: CANARY })),
+      e('port', scalar({ type: 'int', value: 5432n })),
+      e('ratio', scalar({ type: 'float', value: 0.5 })),
+      e('enabled', scalar({ type: 'bool', value: true })),
+      e('empty', scalar({ type: 'str', value: '' })),
+      e('nothing', { kind: 'null' }),
+      e('public_unencrypted', scalar({ type: 'str', value: 'visible' })),
+    ],
+  };
+  return { branches: [root] };
+}
+
+const metadataFor = (mac: string, lastModified: string, macOnlyEncrypted = false): SopsMetadata => ({
+  keyGroups: [[{ type: 'age', fields: { recipient: 'age1x', enc: 'x' } }]],
+  shamirThreshold: 0,
+  lastModified,
+  mac,
+  version: '3.13.2',
+  selector: undefined,
+  macOnlyEncrypted,
+  extra: {},
+});
+
+const valueAt = (tree: Tree, key: string) => {
+  const item = tree.branches[0]!.items.find((i) => i.kind === 'entry' && i.key === key);
+  return item?.kind === 'entry' ? item.value : undefined;
+};
+
+describe('encrypting and decrypting a tree', () => {
+  const lastModified = '2026-11-22T05:00:00Z';
+
+  it('round-trips every type, leaves empty strings, nulls and _unencrypted values clear', () => {
+    const key = newDataKey();
+    const tree = sampleTree();
+    const encrypted = encryptTree(tree, key, metadataFor('', lastModified), 'yaml', lastModified);
+    expect(JSON.stringify(tree, (_k, v) => (typeof v === 'bigint' ? String(v) : v))).not.toContain(CANARY);
+    expect((valueAt(tree, 'port') as Scalar).value).toMatchObject({ type: 'str', value: expect.stringMatching(/type:int\]$/) });
+    expect((valueAt(tree, 'empty') as Scalar).value).toEqual({ type: 'str', value: '' });
+    expect((valueAt(tree, 'public_unencrypted') as Scalar).value).toEqual({ type: 'str', value: 'visible' });
+    expect(tree.branches[0]!.items[0]).toMatchObject({ kind: 'comment', text: expect.stringMatching(/^ENC\[.*type:comment\]$/) });
+
+    const decrypted = decryptTree(tree, key, metadataFor(encrypted.mac, lastModified), 'yaml');
+    expect(decrypted.fingerprint).toBe(encrypted.fingerprint);
+    expect(tree).toEqual(sampleTree());
+  });
+
+  it('refuses a tampered value, a foreign MAC, a changed lastmodified and another key', () => {
+    const key = newDataKey();
+    const tree = sampleTree();
+    const { mac } = encryptTree(tree, key, metadataFor('', lastModified), 'yaml', lastModified);
+    const snapshot = structuredClone(tree);
+
+    expect(() => decryptTree(structuredClone(snapshot), key, metadataFor(mac, '2026-11-22T05:00:01Z'), 'yaml')).toThrow(
+      expect.objectContaining({ code: 'mac-auth-failed' }),
+    );
+    expect(() => decryptTree(structuredClone(snapshot), newDataKey(), metadataFor(mac, lastModified), 'yaml')).toThrow(
+      expect.objectContaining({ code: 'value-auth-failed' }),
+    );
+
+    const other = sampleTree();
+    const foreign = encryptTree(other, key, metadataFor('', lastModified), 'yaml', lastModified);
+    const changed = structuredClone(snapshot);
+    (changed.branches[0]!.items[3] as { value: Scalar }).value.value = { type: 'str', value: '' };
+    expect(() => decryptTree(changed, key, metadataFor(foreign.mac, lastModified), 'yaml')).toThrow(
+      expect.objectContaining({ code: 'mac-mismatch' }),
+    );
+
+    const clear = structuredClone(snapshot);
+    (clear.branches[0]!.items[1] as { value: Scalar }).value.value = { type: 'str', value: 'not encrypted' };
+    expect(() => decryptTree(clear, key, metadataFor(mac, lastModified), 'yaml')).toThrow(/password: should be encrypted/);
+  });
+
+  it('binds the MAC to the encrypted values only when mac_only_encrypted is set', () => {
+    const key = newDataKey();
+    const tree = sampleTree();
+    const { mac } = encryptTree(tree, key, metadataFor('', lastModified, true), 'yaml', lastModified);
+    (valueAt(tree, 'public_unencrypted') as Scalar).value = { type: 'str', value: 'edited in the clear' };
+    expect(() => decryptTree(tree, key, metadataFor(mac, lastModified, true), 'yaml')).not.toThrow();
+  });
+
+  it('says the file has no MAC when it has none', () => {
+    const key = newDataKey();
+    const tree = sampleTree();
+    encryptTree(tree, key, metadataFor('', lastModified), 'yaml', lastModified);
+    expect(() => decryptTree(tree, key, metadataFor('', lastModified), 'yaml')).toThrow(expect.objectContaining({ code: 'no-mac' }));
+  });
+});
