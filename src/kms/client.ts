@@ -1,0 +1,213 @@
+/**
+ * Building a Cloud KMS client for an identity: the local emulator (plain gRPC, no credentials), a
+ * static access token, Application Default Credentials, or a service account impersonated through
+ * the IAM Credentials API. One client per identity, cached, because a client owns a gRPC channel
+ * and, for impersonation, the token cache that refreshes short-lived tokens before they expire.
+ */
+import { createHash } from 'node:crypto';
+import { KeyManagementServiceClient } from '@google-cloud/kms';
+import { credentials as grpcCredentials, Metadata, status, type CallCredentials } from '@grpc/grpc-js';
+import { GoogleAuth, Impersonated, OAuth2Client } from 'google-auth-library';
+import { UsageError } from '../errors.ts';
+
+export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
+
+/** Who the app is when it calls Cloud KMS. */
+export type KmsIdentity =
+  /** `KMS_EMULATOR_HOST`: plain gRPC to a local emulator, no credentials at all. */
+  | { readonly kind: 'emulator'; readonly host: string }
+  /** `GOOGLE_OAUTH_ACCESS_TOKEN`: a static token, never refreshed (as sops does). */
+  | { readonly kind: 'access-token'; readonly token: string }
+  /** Application Default Credentials: `GOOGLE_APPLICATION_CREDENTIALS`, gcloud's file, metadata server. */
+  | { readonly kind: 'adc' }
+  /** A service account impersonated with the `source` identity (default ADC). */
+  | {
+      readonly kind: 'impersonate';
+      readonly serviceAccount: string;
+      readonly source?: { readonly kind: 'adc' } | { readonly kind: 'access-token'; readonly token: string };
+      readonly delegates?: readonly string[];
+      /** Lifetime asked for each token, in seconds (default 3600). */
+      readonly lifetimeSeconds?: number;
+    };
+
+/** Where the client connects, for the identities that use TLS. Defaults: Cloud KMS itself. */
+export interface KmsEndpoint {
+  /** Host name of the gRPC endpoint (default `cloudkms.googleapis.com`). */
+  readonly apiEndpoint?: string;
+  readonly port?: number;
+  /** PEM root certificates to trust instead of the system's (private endpoints, tests). */
+  readonly rootCerts?: Buffer;
+  /** Base URL of the IAM Credentials API (default `https://iamcredentials.googleapis.com`). */
+  readonly iamCredentialsEndpoint?: string;
+}
+
+/**
+ * The identity the environment names, in the order sops uses (sops-format.md §8), with the
+ * emulator first: `KMS_EMULATOR_HOST`, then `GOOGLE_OAUTH_ACCESS_TOKEN`, then ADC. With
+ * `impersonate`, the non-emulator identity is the source used to impersonate that account.
+ */
+export function identityFromEnv(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  options: { readonly impersonate?: string } = {},
+): KmsIdentity {
+  const emulator = env.KMS_EMULATOR_HOST?.trim();
+  if (emulator) return { kind: 'emulator', host: emulator };
+  const token = env.GOOGLE_OAUTH_ACCESS_TOKEN?.trim();
+  const source = token ? ({ kind: 'access-token', token } as const) : ({ kind: 'adc' } as const);
+  if (options.impersonate) return { kind: 'impersonate', serviceAccount: options.impersonate, source };
+  return source;
+}
+
+/** Builds a new client; prefer `KmsClientCache` so each identity gets one. */
+export function createKmsClient(identity: KmsIdentity, endpoint: KmsEndpoint = {}): KeyManagementServiceClient {
+  // universeDomain given explicitly so gax never runs its own ADC lookup (which could probe the
+  // metadata server); credentials always come from sslCreds, built here.
+  if (identity.kind === 'emulator') {
+    const { host, port } = parseHostPort(identity.host);
+    return new KeyManagementServiceClient({
+      apiEndpoint: host,
+      port,
+      sslCreds: grpcCredentials.createInsecure(),
+      universeDomain: 'googleapis.com',
+    });
+  }
+  const channel = grpcCredentials.createSsl(endpoint.rootCerts ?? null);
+  return new KeyManagementServiceClient({
+    apiEndpoint: endpoint.apiEndpoint ?? 'cloudkms.googleapis.com',
+    port: endpoint.port ?? 443,
+    sslCreds: grpcCredentials.combineChannelCredentials(channel, callCredentials(headerSource(identity, endpoint))),
+    universeDomain: 'googleapis.com',
+  });
+}
+
+/** Anything that yields the `authorization` header for a request, refreshing as needed. */
+export interface HeaderSource {
+  getRequestHeaders(): Promise<Headers>;
+}
+
+/**
+ * The google-auth-library client behind an identity. Impersonation gets an `Impersonated` client,
+ * which asks the IAM Credentials API for a token when it has none or the one it has expires
+ * within `eagerRefreshThresholdMillis` (5 min by default), so calls never carry a stale token.
+ */
+export function headerSource(identity: Exclude<KmsIdentity, { kind: 'emulator' }>, endpoint: KmsEndpoint = {}): HeaderSource {
+  switch (identity.kind) {
+    case 'access-token':
+      return staticToken(identity.token);
+    case 'adc':
+      return new GoogleAuth({ scopes: [CLOUD_PLATFORM_SCOPE] });
+    case 'impersonate': {
+      const source = identity.source ?? { kind: 'adc' };
+      // ADC resolves asynchronously; the Impersonated client is built on first use, then kept.
+      let client: Promise<Impersonated> | undefined;
+      const build = async (): Promise<Impersonated> =>
+        new Impersonated({
+          sourceClient:
+            source.kind === 'access-token'
+              ? staticToken(source.token)
+              : await new GoogleAuth({ scopes: [CLOUD_PLATFORM_SCOPE] }).getClient(),
+          targetPrincipal: identity.serviceAccount,
+          targetScopes: [CLOUD_PLATFORM_SCOPE],
+          delegates: [...(identity.delegates ?? [])],
+          lifetime: identity.lifetimeSeconds ?? 3600,
+          ...(endpoint.iamCredentialsEndpoint === undefined ? {} : { endpoint: endpoint.iamCredentialsEndpoint }),
+        });
+      return {
+        async getRequestHeaders() {
+          client ??= build();
+          return (await client).getRequestHeaders();
+        },
+      };
+    }
+  }
+}
+
+function staticToken(token: string): OAuth2Client {
+  const client = new OAuth2Client();
+  client.setCredentials({ access_token: token });
+  return client;
+}
+
+/**
+ * gRPC call credentials from a header source. A failure to get a token becomes UNAUTHENTICATED
+ * when the token service refused (401/403: fix the identity), and UNAVAILABLE otherwise (retry).
+ */
+export function callCredentials(source: HeaderSource): CallCredentials {
+  return grpcCredentials.createFromMetadataGenerator((_params, callback) => {
+    source.getRequestHeaders().then(
+      (headers) => {
+        const metadata = new Metadata();
+        headers.forEach((value, key) => metadata.set(key, value));
+        callback(null, metadata);
+      },
+      (error: unknown) => {
+        const httpStatus = (error as { response?: { status?: number }; status?: number } | null)?.response?.status;
+        const code = httpStatus === 401 || httpStatus === 403 ? status.UNAUTHENTICATED : status.UNAVAILABLE;
+        const message = error instanceof Error ? error.message : String(error);
+        callback(Object.assign(new Error(`cannot get an access token: ${message}`), { code }));
+      },
+    );
+  });
+}
+
+/** Parses `host:port` or `[v6]:port`, as `KMS_EMULATOR_HOST` holds it. */
+export function parseHostPort(text: string): { host: string; port: number } {
+  const match = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(text.trim());
+  const port = Number(match?.[2]);
+  if (!match || !(port > 0 && port < 65536)) {
+    throw new UsageError('bad-emulator-host', `KMS_EMULATOR_HOST must be host:port, got "${text}"`);
+  }
+  // Brackets are kept: gax joins host and port with a colon to form the gRPC target.
+  return { host: match[1] ?? '', port };
+}
+
+/** A stable cache key for an identity; tokens are hashed so keys are safe to log. */
+export function identityKey(identity: KmsIdentity, endpoint: KmsEndpoint = {}): string {
+  const hash = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 16);
+  const ep = `${endpoint.apiEndpoint ?? ''}:${endpoint.port ?? ''}:${endpoint.iamCredentialsEndpoint ?? ''}:${endpoint.rootCerts ? hash(endpoint.rootCerts.toString('latin1')) : ''}`;
+  switch (identity.kind) {
+    case 'emulator':
+      return `emulator:${identity.host}`;
+    case 'access-token':
+      return `token:${hash(identity.token)}@${ep}`;
+    case 'adc':
+      return `adc@${ep}`;
+    case 'impersonate': {
+      const source = identity.source ?? { kind: 'adc' };
+      const from = source.kind === 'adc' ? 'adc' : `token:${hash(source.token)}`;
+      return `impersonate:${identity.serviceAccount}/${(identity.delegates ?? []).join(',')}/${identity.lifetimeSeconds ?? ''}<-${from}@${ep}`;
+    }
+  }
+}
+
+/** One client per identity (and endpoint) for the life of the process or run. */
+export class KmsClientCache {
+  readonly #clients = new Map<string, KeyManagementServiceClient>();
+  readonly #endpoint: KmsEndpoint;
+
+  constructor(endpoint: KmsEndpoint = {}) {
+    this.#endpoint = endpoint;
+  }
+
+  /** The client for `identity`, created on first use. */
+  get(identity: KmsIdentity): KeyManagementServiceClient {
+    const key = identityKey(identity, this.#endpoint);
+    let client = this.#clients.get(key);
+    if (client === undefined) {
+      client = createKmsClient(identity, this.#endpoint);
+      this.#clients.set(key, client);
+    }
+    return client;
+  }
+
+  get size(): number {
+    return this.#clients.size;
+  }
+
+  /** Closes every channel; the cache is empty afterwards. */
+  async close(): Promise<void> {
+    const clients = [...this.#clients.values()];
+    this.#clients.clear();
+    await Promise.all(clients.map((c) => c.close()));
+  }
+}
