@@ -95,7 +95,7 @@ export async function readKey(client: KmsInventoryApi, key: string, options: Inv
       async () => {
         const all = [];
         const request = { parent: key, ...(options.pageSize === undefined ? {} : { pageSize: options.pageSize }) };
-        for await (const version of client.listCryptoKeyVersionsAsync(request, { retry: null })) all.push(version);
+        for await (const version of client.listCryptoKeyVersionsAsync(request, { retry: null, autoPaginate: false })) all.push(version);
         return all;
       },
       transient,

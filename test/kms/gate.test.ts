@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runGate } from '../../src/kms/gate.ts';
+import { createKey, HOUR, rotate, startKms, T0, version, type KmsFixture } from './fixture.ts';
+
+let kms: KmsFixture;
+beforeAll(async () => {
+  // Encrypt by key name keeps using the previous primary for 2 h after a change.
+  kms = await startKms({ propagationLagMs: 2 * HOUR, lagFraction: 1 });
+});
+afterAll(async () => {
+  await kms.close();
+});
+
+/** A key whose version 2 became primary at T0 (the fixture's clock start). */
+async function rotatedKey(): Promise<{ key: string; v2: string }> {
+  kms.clock.set(T0);
+  const key = await createKey(kms.client);
+  return { key, v2: await rotate(kms.client, key) };
+}
+
+const encrypts = (): number => kms.emulator.callCounts().Encrypt ?? 0;
+const sleep = async (ms: number): Promise<void> => kms.clock.advance(ms);
+
+describe('runGate against the emulator', () => {
+  it('stays closed before the window, without spending a probe', async () => {
+    const { key, v2 } = await rotatedKey();
+    kms.clock.set(T0 + HOUR);
+    const before = encrypts();
+    const d = await runGate({ client: kms.client, key, primary: v2, primarySinceMs: T0, clock: kms.clock, sleep });
+    expect(d).toMatchObject({ open: false, reason: 'window-not-elapsed', retryAfterMs: T0 + 3 * HOUR, probes: [] });
+    expect(encrypts() - before).toBe(0);
+  });
+
+  it('stays closed during the propagation lag: a probe reports the old version', async () => {
+    const { key, v2 } = await rotatedKey();
+    kms.clock.set(T0 + HOUR);
+    const d = await runGate({
+      client: kms.client,
+      key,
+      primary: v2,
+      primarySinceMs: T0,
+      windowMs: 30 * 60_000,
+      retryBackoffMs: 10 * 60_000,
+      clock: kms.clock,
+      sleep,
+    });
+    expect(d).toMatchObject({ open: false, reason: 'probe-reported-other-version' });
+    expect(d.probes[0]).toEqual({ atMs: T0 + HOUR, reported: version(key, 1) });
+    expect(d.retryAfterMs).toBe(T0 + HOUR + 10 * 60_000);
+    expect(d.explanation).toContain(version(key, 1));
+  });
+
+  it('opens after the window once every probe reports the new primary', async () => {
+    const { key, v2 } = await rotatedKey();
+    kms.clock.set(T0 + 3 * HOUR);
+    const before = encrypts();
+    const d = await runGate({
+      client: kms.client,
+      key,
+      primary: v2,
+      primarySinceMs: T0,
+      probeIntervalMs: 4_000,
+      clock: kms.clock,
+      sleep,
+    });
+    expect(d).toMatchObject({ open: true, reason: 'propagated' });
+    expect(d.probes.map((p) => p.reported)).toEqual(Array(5).fill(v2));
+    expect(d.probes.map((p) => p.atMs - T0 - 3 * HOUR)).toEqual([0, 4_000, 8_000, 12_000, 16_000]);
+    expect(encrypts() - before).toBe(5);
+  });
+
+  it('closes on a failing probe and says when to retry', async () => {
+    const { key, v2 } = await rotatedKey();
+    kms.clock.set(T0 + 3 * HOUR);
+    kms.emulator.setFaults({ errorRate: 1, errorCodes: ['UNAVAILABLE'] });
+    try {
+      const d = await runGate({ client: kms.client, key, primary: v2, primarySinceMs: T0, clock: kms.clock, sleep });
+      expect(d).toMatchObject({ open: false, reason: 'probe-failed' });
+      expect(d.probes).toEqual([{ atMs: T0 + 3 * HOUR, error: 'transient: UNAVAILABLE' }]);
+      expect(d.retryAfterMs).toBeGreaterThan(T0 + 3 * HOUR);
+    } finally {
+      kms.emulator.setFaults({});
+    }
+  });
+});
