@@ -4,7 +4,7 @@
  * `grpc-status-details-bin` trailer, which clients classify by before reading the message.
  */
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { encodeMessage } from './proto.ts';
+import { encodeRpcMessage } from './proto.ts';
 
 export type RpcCode =
   | 'INVALID_ARGUMENT'
@@ -62,11 +62,11 @@ export function toServiceError(error: unknown): Partial<ServiceError> {
   const code = status[rpc.code];
   const metadata = new Metadata();
   if (rpc.violation !== undefined) {
-    const detail = encodeMessage('google.rpc.PreconditionFailure', { violations: [rpc.violation] });
-    const statusBytes = encodeMessage('google.rpc.Status', {
+    const detail = encodeRpcMessage('google.rpc.PreconditionFailure', { violations: [rpc.violation] });
+    const statusBytes = encodeRpcMessage('google.rpc.Status', {
       code,
       message: rpc.message,
-      details: [{ typeUrl: PRECONDITION_FAILURE_URL, value: detail }],
+      details: [{ type_url: PRECONDITION_FAILURE_URL, value: detail }],
     });
     metadata.set('grpc-status-details-bin', statusBytes);
   }

@@ -28,15 +28,26 @@ export const LOADER_OPTIONS: protoLoader.Options = {
   includeDirs: [kmsProtos, gaxProtos],
 };
 
-let cached: protoLoader.PackageDefinition | undefined;
+let kmsCached: protoLoader.PackageDefinition | undefined;
+let rpcCached: protoLoader.PackageDefinition | undefined;
 
-/** The package definition holding `google.cloud.kms.v1` and the `google.rpc` error messages. */
+/** The package definition holding `google.cloud.kms.v1`. */
 export function kmsPackageDefinition(): protoLoader.PackageDefinition {
-  cached ??= protoLoader.loadSync(
-    ['google/cloud/kms/v1/service.proto', 'google/rpc/status.proto', 'google/rpc/error_details.proto'],
-    LOADER_OPTIONS,
-  );
-  return cached;
+  kmsCached ??= protoLoader.loadSync('google/cloud/kms/v1/service.proto', LOADER_OPTIONS);
+  return kmsCached;
+}
+
+/**
+ * `google.rpc.Status` and the error details, loaded keeping the proto field names: protobufjs'
+ * special handling of `google.protobuf.Any` reads `type_url` literally and silently drops a
+ * camelCased `typeUrl`.
+ */
+function rpcPackageDefinition(): protoLoader.PackageDefinition {
+  rpcCached ??= protoLoader.loadSync(['google/rpc/status.proto', 'google/rpc/error_details.proto'], {
+    ...LOADER_OPTIONS,
+    keepCase: true,
+  });
+  return rpcCached;
 }
 
 export const SERVICE_NAME = 'google.cloud.kms.v1.KeyManagementService';
@@ -44,17 +55,17 @@ export const SERVICE_NAME = 'google.cloud.kms.v1.KeyManagementService';
 type Message = protoLoader.MessageTypeDefinition<object, Record<string, unknown>>;
 
 function messageType(name: string): Message {
-  const def = kmsPackageDefinition()[name];
+  const def = rpcPackageDefinition()[name];
   if (def === undefined || !('serialize' in def)) throw new Error(`proto message ${name} not loaded`);
   return def as Message;
 }
 
-/** Serializes a message of the loaded protos given as a plain object (camelCase fields). */
-export function encodeMessage(name: string, value: object): Buffer {
+/** Serializes a `google.rpc` message given as a plain object (proto field names, e.g. `type_url`). */
+export function encodeRpcMessage(name: string, value: object): Buffer {
   return messageType(name).serialize(value);
 }
 
-/** Parses a message of the loaded protos into a plain object (camelCase fields). */
-export function decodeMessage(name: string, bytes: Uint8Array): Record<string, unknown> {
+/** Parses a `google.rpc` message into a plain object (proto field names, e.g. `type_url`). */
+export function decodeRpcMessage(name: string, bytes: Uint8Array): Record<string, unknown> {
   return messageType(name).deserialize(Buffer.from(bytes));
 }

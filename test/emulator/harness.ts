@@ -2,7 +2,7 @@
 import { KeyManagementServiceClient } from '@google-cloud/kms';
 import * as grpc from '@grpc/grpc-js';
 import { ManualClock, startEmulator, type EmulatorOptions, type RunningEmulator } from '../../src/emulator/index.ts';
-import { decodeMessage } from '../../src/emulator/proto.ts';
+import { decodeRpcMessage } from '../../src/emulator/proto.ts';
 
 export const LOCATION = 'projects/demo/locations/global';
 
@@ -63,6 +63,8 @@ export interface RpcFailure {
   readonly code: number | undefined;
   readonly details: string;
   readonly violations: Array<{ type: string; subject: string; description: string }>;
+  /** What google-gax itself decoded from the same trailer (`error.statusDetails`). */
+  readonly statusDetails: unknown[];
 }
 
 /** Runs a call expected to fail and returns its gRPC code, message and PreconditionFailure violations. */
@@ -74,18 +76,18 @@ export async function failure(call: Promise<unknown>): Promise<RpcFailure> {
     caught = error;
   }
   if (caught === undefined) throw new Error('expected the call to fail, it succeeded');
-  const error = caught as { code?: number; details?: string; metadata?: grpc.Metadata };
+  const error = caught as { code?: number; details?: string; metadata?: grpc.Metadata; statusDetails?: unknown[] };
   const violations: RpcFailure['violations'] = [];
   const raw = error.metadata?.get('grpc-status-details-bin')[0];
   if (raw instanceof Buffer) {
-    const status = decodeMessage('google.rpc.Status', raw) as { details: Array<{ typeUrl: string; value: Buffer }> };
+    const status = decodeRpcMessage('google.rpc.Status', raw) as { details: Array<{ type_url: string; value: Buffer }> };
     for (const any of status.details) {
-      if (any.typeUrl !== 'type.googleapis.com/google.rpc.PreconditionFailure') continue;
-      const detail = decodeMessage('google.rpc.PreconditionFailure', any.value) as { violations: RpcFailure['violations'] };
+      if (any.type_url !== 'type.googleapis.com/google.rpc.PreconditionFailure') continue;
+      const detail = decodeRpcMessage('google.rpc.PreconditionFailure', any.value) as { violations: RpcFailure['violations'] };
       violations.push(...detail.violations);
     }
   }
-  return { code: error.code, details: error.details ?? '', violations };
+  return { code: error.code, details: error.details ?? '', violations, statusDetails: error.statusDetails ?? [] };
 }
 
 export const HOUR = 3_600_000;
