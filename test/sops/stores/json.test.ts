@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { SopsFormatError } from '../../../src/errors.ts';
 import { jsonStore } from '../../../src/sops/stores/json.ts';
 import type { LoadedFile } from '../../../src/sops/store.ts';
-import type { Mapping, Node, RawObject, Scalar, ScalarValue, Tree } from '../../../src/sops/tree.ts';
+import type { Comment, Entry, Mapping, Node, RawObject, Scalar, ScalarValue, Tree } from '../../../src/sops/tree.ts';
 
 const VECTORS = '/work/shared/sops-vectors';
 const jsonVectors = readdirSync(VECTORS).filter((name) => name.endsWith('.json') && !name.endsWith('.expected.json'));
@@ -40,7 +40,7 @@ function scalarAt(tree: Tree, ...keys: Array<string | number>): Scalar {
   let node: Node | undefined = tree.branches[0];
   for (const key of keys) {
     if (node?.kind === 'map') {
-      const entry = node.items.find((item) => item.kind === 'entry' && item.key === key);
+      const entry: Entry | Comment | undefined = node.items.find((item) => item.kind === 'entry' && item.key === key);
       node = entry?.kind === 'entry' ? entry.value : undefined;
     } else if (node?.kind === 'seq') {
       const item = node.items[key as number];
