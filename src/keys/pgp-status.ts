@@ -62,16 +62,6 @@ export function decryptingKey(output: GpgOutput): string | undefined {
   return ids.length === 1 ? ids[0] : undefined;
 }
 
-/** The key gpg settled on to encrypt: the last `KEY_CONSIDERED` before `BEGIN_ENCRYPTION`. */
-export function encryptingKey(output: GpgOutput): string | undefined {
-  let considered: string | undefined;
-  for (const line of output.status) {
-    if (line.keyword === 'BEGIN_ENCRYPTION') break;
-    if (line.keyword === 'KEY_CONSIDERED') considered = line.args[0];
-  }
-  return considered;
-}
-
 /** `INV_RECP` reason codes (DETAILS, "INV_RECP, INV_SGNR"). */
 const INVALID_RECIPIENT_REASONS: Record<string, string> = {
   '0': 'no specific reason given',

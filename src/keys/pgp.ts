@@ -6,9 +6,9 @@ import { execa } from 'execa';
 import { KeySourceError } from '../errors.ts';
 import type { MasterKey } from '../sops/master-key.ts';
 import type { KeySource, Unwrapped, Wrapped } from './key-source.ts';
+import { messageRecipients } from './pgp-packets.ts';
 import {
   decryptingKey,
-  encryptingKey,
   firstStatus,
   type GpgOutput,
   hasStatus,
@@ -56,8 +56,10 @@ export class PgpKeySource implements KeySource {
     if (enc === '') throw new KeySourceError('malformed-enc', `pgp entry for ${fp} has no enc`);
 
     // gpg picks the secret key from the message's recipients, not from `fp` (§5.4), so a short
-    // or subkey `fp` still works.
-    const run = await this.#run(['--batch', '--quiet', '--status-fd', '2', '--pinentry-mode', 'error', '--decrypt'], enc);
+    // or subkey `fp` still works. No --quiet (sops runs plain `gpg -d` too): without it gpg
+    // reports NO_SECKEY and why a present secret key failed ("No pinentry"), telling them apart.
+    // --pinentry-mode error: a locked key fails at once instead of waiting for a prompt.
+    const run = await this.#run(['--batch', '--status-fd', '2', '--pinentry-mode', 'error', '--decrypt'], enc);
     const out = run.output;
     const ok = run.exitCode === 0 && hasStatus(out, 'DECRYPTION_OKAY') && !hasStatus(out, 'DECRYPTION_FAILED');
     if (ok) {
@@ -83,11 +85,41 @@ export class PgpKeySource implements KeySource {
 
     const run = await this.#run(args, plaintext);
     const out = run.output;
-    if (run.exitCode === 0 && hasStatus(out, 'END_ENCRYPTION')) {
-      const enc = new TextDecoder().decode(run.stdout).trim();
-      return { enc, evidence: { source: 'pgp', fingerprint: encryptingKey(out) ?? fp } };
+    if (run.exitCode !== 0 || !hasStatus(out, 'END_ENCRYPTION')) throw encryptFailure(fp, out);
+    const enc = new TextDecoder().decode(run.stdout).trim();
+    return { enc, evidence: { source: 'pgp', fingerprint: await this.#checkRecipient(enc, fp, hex) } };
+  }
+
+  /**
+   * gpg's status output does not name the key it encrypted to, so read it from the message and
+   * check it is the one asked for: exactly one recipient, a key whose fingerprint or key id ends
+   * with `fp`. Returns that key's primary fingerprint.
+   */
+  async #checkRecipient(enc: string, fp: string, hex: string): Promise<string> {
+    const ids = messageRecipients(enc);
+    if (ids.length !== 1) {
+      throw new KeySourceError('unexpected-recipients', `gpg wrapped for ${ids.length} keys, not just ${fp}`, {
+        category: 'bug',
+      });
     }
-    throw encryptFailure(fp, out);
+    const id = ids[0] ?? '';
+    // A hidden recipient (throw-keyids in gpg.conf) cannot be checked; the caller's verify step
+    // (unwrap) still proves the entry opens.
+    if (/^0+$/.test(id)) return fp;
+    const run = await this.#run(['--batch', '--with-colons', '--fixed-list-mode', '--list-keys', `0x${id}`], '');
+    const listing = new TextDecoder().decode(run.stdout).split('\n');
+    const fingerprints = listing.filter((line) => line.startsWith('fpr:')).map((line) => line.split(':')[9] ?? '');
+    const keyIds = listing
+      .filter((line) => line.startsWith('pub:') || line.startsWith('sub:'))
+      .map((line) => line.split(':')[4] ?? '');
+    const wanted = hex.toUpperCase();
+    const matches = [...fingerprints, ...keyIds].some((candidate) => candidate.toUpperCase().endsWith(wanted));
+    if (!matches || fingerprints[0] === undefined) {
+      throw new KeySourceError('unexpected-recipients', `gpg wrapped for key ${id}, which is not ${fp}`, {
+        category: 'bug',
+      });
+    }
+    return fingerprints[0];
   }
 
   async #run(args: string[], input: string | Uint8Array) {
@@ -122,21 +154,32 @@ function decryptFailure(fp: string, out: GpgOutput): KeySourceError {
   if (hasStatus(out, 'NODATA') || hasStatus(out, 'BADARMOR')) {
     return new KeySourceError('malformed-enc', `pgp entry for ${fp} is not an OpenPGP message: ${log}`);
   }
+  // Checked before "no secret key": gpg also ends a locked key's failure with that message.
+  if (isPassphraseFailure(out)) {
+    return new KeySourceError(
+      'passphrase-required',
+      `the secret key for ${fp} is protected and gpg-agent has no cached passphrase: ${log}`,
+    );
+  }
   if (hasStatus(out, 'NO_SECKEY') || /no secret key/i.test(log)) {
     const ids = recipientKeyIds(out);
     const to = ids.length > 0 ? ` (message encrypted to ${ids.join(', ')})` : '';
     return new KeySourceError('no-secret-key', `no secret key in the keyring can open the pgp entry for ${fp}${to}`);
   }
-  if (/pinentry|passphrase|operation cancelled/i.test(log)) {
-    return new KeySourceError(
-      'passphrase-required',
-      `the secret key for ${fp} needs a passphrase that gpg-agent does not have cached: ${log}`,
-    );
-  }
   if (hasStatus(out, 'BADMDC') || /integrity|mdc/i.test(log)) {
     return new KeySourceError('corrupt-enc', `pgp entry for ${fp} fails its integrity check: ${log}`);
   }
   return new KeySourceError('gpg-failed', `gpg could not decrypt the pgp entry for ${fp}: ${log}`);
+}
+
+/** gpg-error codes for a key that needs its passphrase: bad passphrase, no pinentry, cancelled. */
+const PASSPHRASE_ERRORS = new Set([11, 85, 99]);
+
+function isPassphraseFailure(out: GpgOutput): boolean {
+  const pkdecrypt = out.status.find((line) => line.keyword === 'ERROR' && line.args[0] === 'pkdecrypt_failed');
+  // The status value is a gpg-error: error source in the high bits, the code in the low 16.
+  const code = Number(pkdecrypt?.args[1] ?? Number.NaN) & 0xffff;
+  return PASSPHRASE_ERRORS.has(code) || /no pinentry|bad passphrase|operation cancelled/i.test(out.log.join('\n'));
 }
 
 function encryptFailure(fp: string, out: GpgOutput): KeySourceError {
