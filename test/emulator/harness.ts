@@ -39,7 +39,7 @@ export async function startHarness(options: EmulatorOptions = {}): Promise<Harne
 }
 
 /** Calls without the client's own retries, so one call is one RPC and a fault is seen as is. */
-export const NO_RETRY = { retry: null, maxRetries: 0 } as const;
+export const NO_RETRY = { retry: { retryCodes: [] } };
 
 let counter = 0;
 /** Creates a key ring with a fresh name and a symmetric key in it; returns the key name. */
