@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { inspect } from 'node:util';
 import { armor, generateHybridIdentity, generateX25519Identity, identityToRecipient } from 'age-encryption';
+import { decryptSops } from 'sops-age';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { KeySourceError } from '../../src/errors.ts';
@@ -72,6 +73,23 @@ describe('AgeKeySource wrap and unwrap', () => {
       // Re-armoring the decoded bytes with the encoder wrap uses gives sops's text back exactly.
       expect(armor.encode(armor.decode(enc))).toBe(enc);
     }
+  });
+
+  it('writes entries that an independent sops decryptor (sops-age) opens', async () => {
+    // The humphd vector with its age entry replaced by one we wrap for the same recipient.
+    const vector = 'humphd-sops-age__tests-data-secret.enc.json';
+    const doc = JSON.parse(readVector(vector)) as { sops: { age: Array<{ recipient: string; enc: string }> } };
+    const expected = JSON.parse(readVector(`${vector}.expected.json`)) as { data_key_hex: string };
+    const entry = doc.sops.age[0];
+    if (entry === undefined) throw new Error('vector has no age entry');
+    const wrapped = await new AgeKeySource([]).wrap(ageKey(entry.recipient), Buffer.from(expected.data_key_hex, 'hex'));
+    expect(wrapped.enc).not.toBe(entry.enc);
+    entry.enc = wrapped.enc;
+    const secretKey = readVector('keys/age__humphd-sops-age__key.txt')
+      .split('\n')
+      .find((line) => line.startsWith('AGE-SECRET-KEY-1'));
+    const plain = await decryptSops(JSON.stringify(doc), { secretKey: secretKey ?? '', fileType: 'json' });
+    expect(plain).toEqual(JSON.parse(readVector('humphd-sops-age__tests-data-secret.json.plaintext')));
   });
 
   it('round trips to a post-quantum hybrid recipient', async () => {
