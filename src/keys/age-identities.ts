@@ -65,6 +65,12 @@ export interface ParsedIdentities {
   readonly pluginIdentities: number;
 }
 
+/** Everything found in the environment, and why a source could not be used. */
+export interface LoadedIdentities extends ParsedIdentities {
+  /** One per unusable source (`identity-file-unreadable`, `malformed-identity`). */
+  readonly errors: KeySourceError[];
+}
+
 /**
  * Reads an identity file or `SOPS_AGE_KEY` value. Lines that are empty or start with `#` are
  * skipped, as sops does. sops reads one identity per line; whitespace-separated identities on a
@@ -121,43 +127,51 @@ export interface LoadOptions {
 /**
  * Collects every identity sops would use from the environment, in its order: `SOPS_AGE_KEY`,
  * `SOPS_AGE_KEY_FILE`, then `<user config dir>/sops/age/keys.txt` when it exists. (SSH keys and
- * `SOPS_AGE_KEY_CMD` are not read: see the module report.)
- *
- * @throws KeySourceError `identity-file-unreadable` when `SOPS_AGE_KEY_FILE` names a file that
- *   cannot be read; `malformed-identity` for a bad line in any source.
+ * `SOPS_AGE_KEY_CMD` are not read.) Like sops, a source that cannot be read or holds a bad line
+ * is left out and its error kept, and the other sources are still used: the errors matter only
+ * when an age entry has to be opened, so they are reported then.
  */
-export function loadAgeIdentities(env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): ParsedIdentities {
+export function loadAgeIdentities(env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): LoadedIdentities {
   const readFile = options.readFile ?? readIfPresent;
-  const sources: Array<{ text: string; origin: string }> = [];
+  const identities: AgeIdentity[] = [];
+  const errors: KeySourceError[] = [];
+  let pluginIdentities = 0;
+
+  const use = (origin: string, read: () => string | undefined) => {
+    try {
+      const text = read();
+      if (text === undefined) return;
+      const parsed = parseAgeIdentities(text, origin);
+      identities.push(...parsed.identities);
+      pluginIdentities += parsed.pluginIdentities;
+    } catch (error) {
+      if (!(error instanceof KeySourceError)) throw error;
+      errors.push(error);
+    }
+  };
 
   const inline = env.SOPS_AGE_KEY;
-  if (inline !== undefined) sources.push({ text: inline, origin: 'SOPS_AGE_KEY' });
+  if (inline !== undefined) use('SOPS_AGE_KEY', () => inline);
 
   const keyFile = env.SOPS_AGE_KEY_FILE;
   if (keyFile !== undefined) {
-    const text = readOrFail(readFile, keyFile, 'SOPS_AGE_KEY_FILE');
-    if (text === undefined) {
-      throw new KeySourceError('identity-file-unreadable', `SOPS_AGE_KEY_FILE: cannot read ${keyFile}: no such file`);
-    }
-    sources.push({ text, origin: keyFile });
+    use(keyFile, () => {
+      const text = readOrFail(readFile, keyFile, 'SOPS_AGE_KEY_FILE');
+      if (text === undefined) {
+        throw new KeySourceError('identity-file-unreadable', `SOPS_AGE_KEY_FILE: cannot read ${keyFile}: no such file`);
+      }
+      return text;
+    });
   }
 
   const configDir = userConfigDir(env, options.platform ?? process.platform);
   if (configDir !== undefined) {
     const file = path.join(configDir, DEFAULT_KEY_FILE);
     // The default file is optional: its absence is not an error, as in sops.
-    const text = readOrFail(readFile, file, 'default age key file');
-    if (text !== undefined) sources.push({ text, origin: file });
+    use(file, () => readOrFail(readFile, file, 'default age key file'));
   }
 
-  const identities: AgeIdentity[] = [];
-  let pluginIdentities = 0;
-  for (const source of sources) {
-    const parsed = parseAgeIdentities(source.text, source.origin);
-    identities.push(...parsed.identities);
-    pluginIdentities += parsed.pluginIdentities;
-  }
-  return { identities, pluginIdentities };
+  return { identities, pluginIdentities, errors };
 }
 
 function readOrFail(

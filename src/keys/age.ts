@@ -26,26 +26,32 @@ export class AgeKeySource implements KeySource {
   readonly type = 'age' as const;
   readonly #identities: readonly AgeIdentity[];
   readonly #pluginIdentities: number;
+  readonly #loadErrors: readonly KeySourceError[];
 
   /**
    * @param identities identity strings (`AGE-SECRET-KEY-1…`, `AGE-SECRET-KEY-PQ-1…`), or already
    *   parsed identities. Strings are checked now.
    * @throws KeySourceError `malformed-identity` for a string that is not an identity.
    */
-  constructor(identities: ReadonlyArray<string | AgeIdentity>, options: { pluginIdentities?: number } = {}) {
+  constructor(
+    identities: ReadonlyArray<string | AgeIdentity>,
+    options: { pluginIdentities?: number; loadErrors?: readonly KeySourceError[] } = {},
+  ) {
     this.#identities = identities.map((identity, index) =>
       typeof identity === 'string' ? new AgeIdentity(identity.trim(), `identity ${index + 1}`) : identity,
     );
     this.#pluginIdentities = options.pluginIdentities ?? 0;
+    this.#loadErrors = options.loadErrors ?? [];
   }
 
   /**
    * The identities sops would use: `SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE` and the default
-   * `<user config dir>/sops/age/keys.txt`, all collected. Files are read now.
+   * `<user config dir>/sops/age/keys.txt`, all collected. Files are read now. Never throws: a
+   * source that cannot be used is reported when an age entry fails to open, as sops does.
    */
   static fromEnvironment(env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): AgeKeySource {
-    const { identities, pluginIdentities } = loadAgeIdentities(env, options);
-    return new AgeKeySource(identities, { pluginIdentities });
+    const { identities, pluginIdentities, errors } = loadAgeIdentities(env, options);
+    return new AgeKeySource(identities, { pluginIdentities, loadErrors: errors });
   }
 
   /** How many usable identities were found (for diagnostics; never the identities themselves). */
@@ -74,13 +80,26 @@ export class AgeKeySource implements KeySource {
       return { plaintext, evidence: { source: 'age', identity: identityRecipient } };
     }
 
-    const plugins =
-      this.#pluginIdentities > 0 ? ` (${this.#pluginIdentities} plugin identities were skipped: not supported)` : '';
-    throw new KeySourceError(
-      'no-identity',
+    throw this.#noIdentity(recipient);
+  }
+
+  /**
+   * Why nothing opened the entry. With no identity at all and a source that failed to load, the
+   * load failure is the reason (its code, e.g. `malformed-identity`); otherwise `no-identity`.
+   */
+  #noIdentity(recipient: string): KeySourceError {
+    const notes: string[] = [];
+    if (this.#pluginIdentities > 0) notes.push(`${this.#pluginIdentities} plugin identities skipped (not supported)`);
+    notes.push(...this.#loadErrors.map((error) => error.message));
+    const detail = notes.length > 0 ? `; ${notes.join('; ')}` : '';
+    const message =
       `no age identity can open the entry for ${recipient || 'an unnamed recipient'}: ` +
-        `${this.#identities.length} identities tried${plugins}`,
-    );
+      `${this.#identities.length} identities tried${detail}`;
+    const loadError = this.#loadErrors[0];
+    if (this.#identities.length === 0 && loadError !== undefined) {
+      return new KeySourceError(loadError.code, message, { cause: loadError });
+    }
+    return new KeySourceError('no-identity', message);
   }
 
   async wrap(key: MasterKey, plaintext: Uint8Array): Promise<Wrapped> {

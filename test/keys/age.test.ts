@@ -206,9 +206,29 @@ describe('age identities', () => {
     expect(source.identityCount).toBe(0);
   });
 
-  it('fails when SOPS_AGE_KEY_FILE names a missing file', () => {
-    const load = () => loadAgeIdentities({ SOPS_AGE_KEY_FILE: path.join(dir, 'missing.txt'), HOME: dir });
-    expect(load).toThrow(expect.objectContaining({ code: 'identity-file-unreadable' }));
+  it('reports a missing SOPS_AGE_KEY_FILE when an entry has to be opened, not before', async () => {
+    const env = { SOPS_AGE_KEY_FILE: path.join(dir, 'missing.txt'), HOME: dir };
+    expect(loadAgeIdentities(env, { platform: 'linux' }).errors.map((e) => e.code)).toEqual(['identity-file-unreadable']);
+    const source = AgeKeySource.fromEnvironment(env, { platform: 'linux' });
+    const { enc } = await source.wrap(ageKey(recipientA), dataKey);
+    const attempt = source.unwrap(ageKey(recipientA, enc));
+    await expect(attempt).rejects.toMatchObject({ code: 'identity-file-unreadable' });
+    await expect(attempt).rejects.toThrow(/missing\.txt/);
+  });
+
+  it('still uses the other sources when one holds a malformed line, as sops does', async () => {
+    const bad = path.join(dir, 'bad.txt');
+    await writeFile(bad, 'AGE-SECRET-KEY-1NOTAKEY\n');
+    const env = { SOPS_AGE_KEY: secretA, SOPS_AGE_KEY_FILE: bad, HOME: path.join(dir, 'nobody') };
+    const source = AgeKeySource.fromEnvironment(env, { platform: 'linux' });
+    const { enc } = await source.wrap(ageKey(recipientA), dataKey);
+    expect((await source.unwrap(ageKey(recipientA, enc))).plaintext).toEqual(dataKey);
+    // An entry none of the good identities opens names the bad source too, without its content.
+    const other = await source.wrap(ageKey(recipientB), dataKey);
+    const attempt = source.unwrap(ageKey(recipientB, other.enc));
+    await expect(attempt).rejects.toMatchObject({ code: 'no-identity' });
+    await expect(attempt).rejects.toThrow(/bad\.txt line 1: not a valid age identity/);
+    await expect(attempt).rejects.not.toThrow(/NOTAKEY/);
   });
 
   it('puts the user config dir where Go and sops do on each platform', () => {
