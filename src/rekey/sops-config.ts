@@ -162,7 +162,7 @@ function flatKeys(rule: SopsCreationRule): RuleKey[] {
     ...splitKeys(rule.pgp).map((id) => key('pgp', id)),
     ...splitKeys(rule.kms).map((id) => key('kms', id)),
     ...splitKeys(rule.gcp_kms).map((id) => key('gcp_kms', id)),
-    ...(rule.hckms ?? []).map((id) => key('hckms', id.trim())),
+    ...(rule.hckms ?? []).map((id) => key('hckms', id)),
     ...splitKeys(rule.azure_keyvault).map((id) => key('azure_kv', id)),
     ...splitKeys(rule.hc_vault_transit_uri).map((id) => key('hc_vault', id)),
   ]);
@@ -240,7 +240,7 @@ export function nearestSopsConfig(repoRelativePath: string, configPaths: Iterabl
   for (let dir = path.posix.dirname(repoRelativePath); ; dir = path.posix.dirname(dir)) {
     const candidate = dir === '.' ? SOPS_CONFIG_NAME : `${dir}/${SOPS_CONFIG_NAME}`;
     if (available.has(candidate)) return candidate;
-    if (dir === '.' || dir === '/') return null;
+    if (dir === '.') return null;
   }
 }
 
