@@ -219,6 +219,15 @@ describe('INI store reading', () => {
     expect(shape(iniStore.parseEncrypted(utf8.encode(out)).tree)).toEqual(shape(file.tree));
   });
 
+  it('rewrites a changed comment made of lines and an inline part as lines above its key, CRLF kept', () => {
+    const file = iniStore.parsePlain(utf8.encode('[s]\r\n; one\r\n; two\r\nk = v ; three\r\n'));
+    const comment = collectLeaves(file.tree).find((leaf): leaf is Comment => leaf.kind === 'comment')!;
+    expect(comment.text).toBe('one\r\n; two\r\n; three');
+    comment.text = 'ENC[c]';
+    const out = text(iniStore.emitEncrypted(file, { version: '1' }));
+    expect(out).toBe('[s]\r\n; ENC[c]\r\nk = v\r\n\r\n[sops]\r\nversion = 1\r\n\r\n');
+  });
+
   it('moves a [sops] section that is not last to the end', () => {
     const file = iniStore.parseEncrypted(utf8.encode('[sops]\nversion = 1\n\n[a]\nx = 1\n'));
     expect(text(iniStore.emitEncrypted(file, { version: '2' }))).toBe('[a]\nx = 1\n\n[sops]\nversion = 2\n\n');
