@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { throttledOctokit } from '../../src/github/throttle.ts';
+import { generateAppCredentials } from '../support/github/app-credentials.ts';
+import { mutating, startGitHubStandIn, type GitHubStandIn } from '../support/github/index.ts';
+
+const credentials = generateAppCredentials();
+let gh: GitHubStandIn;
+
+beforeAll(async () => {
+  // Latency makes overlapping requests observable in the log's spans.
+  gh = await startGitHubStandIn({ app: { id: credentials.appId, publicKey: credentials.publicKey }, latencyMs: 20 });
+  gh.addInstallation({ id: 3, account: 'acme', repositories: ['acme/app'] });
+  await gh.createRepo('acme/app', { files: { 'README.md': 'x' } });
+});
+afterAll(async () => gh?.close());
+
+function client(maxRetries = 3) {
+  const warnings: object[] = [];
+  const log = { debug() {}, info() {}, warn: (meta: object) => warnings.push(meta), error() {} };
+  // retryAfterBaseValue shrinks `retry-after: N` to N×10 ms so the test does not sleep for seconds.
+  const Octokit = throttledOctokit({ maxRetries, retryAfterBaseValue: 10 });
+  const octokit = new Octokit({ baseUrl: gh.url, auth: { token: gh.tokenFor(3) }, log, retry: { retryAfterBaseValue: 10 } });
+  return { octokit, warnings };
+}
+
+const since = (mark: number) => gh.requests.slice(mark);
+
+describe('throttled Octokit', () => {
+  it('retries a write after a secondary rate limit, honouring retry-after', async () => {
+    const { octokit, warnings } = client();
+    gh.faults.inject({ kind: 'secondary-rate-limit', retryAfterSeconds: 2 }, { match: mutating });
+    const mark = gh.requests.length;
+    const { status } = await octokit.request('POST /repos/{owner}/{repo}/labels', { owner: 'acme', repo: 'app', name: 'after-limit' });
+    expect(status).toBe(201);
+    expect(since(mark).map((r) => r.status)).toEqual([403, 201]);
+    expect(warnings).toEqual([expect.objectContaining({ retryAfter: 2, retry: true })]);
+  });
+
+  it('gives up after the configured number of retries', async () => {
+    const { octokit } = client(2);
+    gh.faults.inject({ kind: 'secondary-rate-limit', retryAfterSeconds: 1 }, { match: mutating, times: 5 });
+    const mark = gh.requests.length;
+    await expect(
+      octokit.request('POST /repos/{owner}/{repo}/labels', { owner: 'acme', repo: 'app', name: 'never' }),
+    ).rejects.toMatchObject({ status: 403 });
+    expect(since(mark).map((r) => r.status)).toEqual([403, 403, 403]);
+    // Leave no queued fault behind for the next tests.
+    while (gh.faults.take('POST', '/x')) {}
+  });
+
+  it('retries a 502 answer', async () => {
+    const { octokit } = client();
+    gh.faults.inject({ kind: 'bad-gateway' });
+    const mark = gh.requests.length;
+    const { data } = await octokit.request('GET /repos/{owner}/{repo}', { owner: 'acme', repo: 'app' });
+    expect(data.full_name).toBe('acme/app');
+    expect(since(mark).map((r) => r.status)).toEqual([502, 200]);
+  });
+
+  it('never has two mutating requests in flight at once', async () => {
+    const { octokit } = client();
+    const mark = gh.requests.length;
+    await Promise.all(
+      ['one', 'two', 'three'].map((name) =>
+        octokit.request('POST /repos/{owner}/{repo}/labels', { owner: 'acme', repo: 'app', name: `serial-${name}` }),
+      ),
+    );
+    const writes = since(mark).filter((r) => r.method === 'POST');
+    expect(writes).toHaveLength(3);
+    const spans = writes.map((r) => [r.start, r.end] as const).sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThan(spans[i - 1]![1]);
+  });
+});
