@@ -16,7 +16,7 @@ afterAll(async () => gh?.close());
 
 function client(maxRetries = 3) {
   const warnings: object[] = [];
-  const log = { debug() {}, info() {}, warn: (meta: object) => warnings.push(meta), error() {} };
+  const log = { debug() {}, info() {}, warn: (meta: unknown) => void warnings.push(meta as object), error() {} };
   // retryAfterBaseValue shrinks `retry-after: N` to N×10 ms so the test does not sleep for seconds.
   const Octokit = throttledOctokit({ maxRetries, retryAfterBaseValue: 10 });
   const octokit = new Octokit({ baseUrl: gh.url, auth: { token: gh.tokenFor(3) }, log, retry: { retryAfterBaseValue: 10 } });
