@@ -1,0 +1,236 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describeError, SopsRekeyError } from '../errors.ts';
+import type { KeySources } from '../keys/data-key.ts';
+import type { KeySource } from '../keys/key-source.ts';
+import { DEFAULT_KMS_CONCURRENCY } from '../keys/gcp-kms.ts';
+import { mapConcurrent } from '../kms/concurrency.ts';
+import { KmsKeySourceError } from '../kms/errors.ts';
+import type { KeyInventory, KeyInventoryReader } from '../kms/inventory.ts';
+import { type MasterKey, type MasterKeyType, masterKeyEnc, masterKeyId } from '../sops/master-key.ts';
+import { readSopsFile, type SopsFile } from '../sops/sops-file.ts';
+import type { SkippedPath } from './discover.ts';
+import { findSopsFiles } from './find-sops-files.ts';
+import { findFluxKustomizations, mapSopsFilesToKustomizations } from './flux.ts';
+import type { GcpEntry, ScannedFile } from './plan.ts';
+import { compareWithRule, loadSopsConfigs, matchCreationRule, nearestSopsConfig } from './sops-config.ts';
+import { entryState, inventoryFingerprint, type UnwrapOutcome } from './states.ts';
+
+/**
+ * Scan of one working tree: every SOPS file found by content, each Cloud KMS entry unwrapped once
+ * (or answered from the cache) and classified, the key inventory, Flux Kustomizations and
+ * `.sops.yaml` rules. Data keys are dropped as soon as an unwrap has answered.
+ */
+
+/** Unwrap outcomes keyed by `enc` and the key's state: a warm rescan makes no Decrypt call. */
+export type UnwrapCache = Map<string, UnwrapOutcome>;
+
+export interface ScanOptions {
+  readonly root: string;
+  readonly sources: KeySources;
+  readonly inventory: KeyInventoryReader;
+  readonly cache?: UnwrapCache;
+  readonly maxFileSize?: number;
+  /** Decrypts in flight at once (default 16). */
+  readonly concurrency?: number;
+  /** Called as files are classified, for progress on a terminal. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface ProblemFile {
+  readonly path: string;
+  readonly code: string;
+  readonly reason: string;
+}
+
+export interface RuleNote {
+  readonly path: string;
+  readonly config: string;
+  readonly missing: readonly string[];
+  readonly extra: readonly string[];
+}
+
+export interface RepoScan {
+  readonly files: readonly ScannedFile[];
+  /** Files with SOPS markers that could not be read: the rest of the tree was still scanned. */
+  readonly problems: readonly ProblemFile[];
+  readonly skipped: readonly SkippedPath[];
+  readonly inventory: ReadonlyMap<string, KeyInventory>;
+  readonly inventoryFailures: readonly { readonly key: string; readonly reason: string }[];
+  /** Files whose Cloud KMS keys differ from the `.sops.yaml` rule that matches them. */
+  readonly ruleNotes: readonly RuleNote[];
+  /** Decrypt calls this scan made (0 on a warm rescan). */
+  readonly decryptCalls: number;
+}
+
+/** Types whose entries this app can wrap again; any other type makes a file a rewrap candidate. */
+const WRAPPABLE: readonly MasterKeyType[] = ['gcp_kms', 'age', 'pgp'];
+
+export async function scanRepository(options: ScanOptions): Promise<RepoScan> {
+  const found = await findSopsFiles(options.root, options.maxFileSize === undefined ? {} : { maxFileSize: options.maxFileSize });
+  const problems: ProblemFile[] = found.malformed.map((m) => ({ path: m.path, code: 'malformed', reason: m.reason }));
+  const parsed: SopsFile[] = [];
+  for (const entry of found.sopsFiles) {
+    try {
+      parsed.push(readSopsFile(await readFile(path.join(options.root, entry.path)), entry.path, entry.format));
+    } catch (error) {
+      if (!(error instanceof SopsRekeyError)) throw error;
+      problems.push({ path: entry.path, code: error.code, reason: error.message });
+    }
+  }
+
+  const gcpKeys = new Set(parsed.flatMap((file) => gcpEntriesOf(file).map(({ key }) => masterKeyId(key))));
+  const inventory = new Map<string, KeyInventory>();
+  const inventoryFailures: { key: string; reason: string }[] = [];
+  for (const entry of await options.inventory.getAll(gcpKeys)) {
+    if (entry.ok) inventory.set(entry.key, entry.inventory);
+    else inventoryFailures.push({ key: entry.key, reason: entry.failure.message });
+  }
+
+  const classifier = new EntryClassifier(options, inventory);
+  let done = 0;
+  const files = await mapConcurrent(parsed, options.concurrency ?? DEFAULT_KMS_CONCURRENCY, async (file) => {
+    const scanned = await classifyFile(file, classifier, options.sources);
+    options.onProgress?.(++done, parsed.length);
+    return scanned;
+  });
+
+  const [flux, ruleNotes] = await Promise.all([
+    fluxMapping(options.root, found.discovery.files.map((f) => f.path), parsed.map((f) => f.name)),
+    ruleComparisons(options.root, found.discovery.files.map((f) => f.path), parsed),
+  ]);
+  return {
+    files: files.map((file) => ({ ...file, kustomizations: flux.get(file.path) ?? [] })),
+    problems: problems.sort((a, b) => (a.path < b.path ? -1 : 1)),
+    skipped: found.skipped,
+    inventory,
+    inventoryFailures,
+    ruleNotes,
+    decryptCalls: classifier.decryptCalls,
+  };
+}
+
+function gcpEntriesOf(file: SopsFile): { key: MasterKey; group: number }[] {
+  return file.metadata.keyGroups.flatMap((group, index) => group.filter((key) => key.type === 'gcp_kms').map((key) => ({ key, group: index })));
+}
+
+class EntryClassifier {
+  decryptCalls = 0;
+  readonly #gcp: KeySource | undefined;
+  readonly #cache: UnwrapCache;
+  readonly #inventory: ReadonlyMap<string, KeyInventory>;
+
+  constructor(options: ScanOptions, inventory: ReadonlyMap<string, KeyInventory>) {
+    this.#gcp = options.sources.gcp_kms;
+    this.#cache = options.cache ?? new Map();
+    this.#inventory = inventory;
+  }
+
+  async outcome(key: MasterKey): Promise<UnwrapOutcome> {
+    const inventory = this.#inventory.get(masterKeyId(key));
+    const cacheKey = `${createHash('sha256').update(masterKeyEnc(key)).digest('hex')}@${masterKeyId(key)}@${inventoryFingerprint(inventory)}`;
+    const cached = this.#cache.get(cacheKey);
+    if (cached) return cached;
+    const outcome = await this.#unwrap(key);
+    // Only definite answers are cached; an outage or a permission problem is asked again next time.
+    if (outcome.ok || outcome.code === 'not-enabled') this.#cache.set(cacheKey, outcome);
+    return outcome;
+  }
+
+  async #unwrap(key: MasterKey): Promise<UnwrapOutcome> {
+    if (!this.#gcp) return { ok: false, code: 'no-source', reason: 'no Cloud KMS access is configured' };
+    this.decryptCalls++;
+    try {
+      const { plaintext, evidence } = await this.#gcp.unwrap(key);
+      plaintext.fill(0);
+      return { ok: true, usedPrimary: evidence.source === 'gcp_kms' && evidence.usedPrimary };
+    } catch (error) {
+      if (error instanceof KmsKeySourceError) {
+        return {
+          ok: false,
+          code: error.code,
+          reason: error.message,
+          ...(error.version === undefined ? {} : { version: error.version }),
+          ...(error.state === undefined ? {} : { versionState: error.state }),
+        };
+      }
+      if (error instanceof SopsRekeyError) return { ok: false, code: error.code, reason: error.message };
+      return { ok: false, code: 'unexpected', reason: describeError(error) };
+    }
+  }
+
+  inventoryOf(key: MasterKey): KeyInventory | undefined {
+    return this.#inventory.get(masterKeyId(key));
+  }
+}
+
+async function classifyFile(file: SopsFile, classifier: EntryClassifier, sources: KeySources): Promise<Omit<ScannedFile, 'kustomizations'>> {
+  const entries: GcpEntry[] = [];
+  for (const { key, group } of gcpEntriesOf(file)) {
+    const outcome = await classifier.outcome(key);
+    entries.push({ key: masterKeyId(key), group, state: entryState(outcome, classifier.inventoryOf(key)) });
+  }
+  const types = new Set(file.metadata.keyGroups.flat().map((key) => key.type));
+  return {
+    path: file.name,
+    format: file.format,
+    entries,
+    foreignKeyTypes: [...types].filter((type) => !WRAPPABLE.includes(type)).sort(),
+    openable: await isOpenable(file, entries, sources),
+  };
+}
+
+/**
+ * Whether the data key can be had: enough groups hold either a Cloud KMS entry that still unwraps
+ * (current or stale) or an age/PGP entry this app can open. Local keys are only tried when the
+ * Cloud KMS entries alone do not suffice, and their plaintext is dropped at once.
+ */
+async function isOpenable(file: SopsFile, entries: readonly GcpEntry[], sources: KeySources): Promise<boolean> {
+  const groups = file.metadata.keyGroups;
+  const needed = groups.length === 1 ? 1 : file.metadata.shamirThreshold || groups.length;
+  let open = 0;
+  for (const [index, group] of groups.entries()) {
+    const viaKms = entries.some((e) => e.group === index && (e.state.kind === 'current' || e.state.kind === 'stale'));
+    if (viaKms || (await opensLocally(group, sources))) open++;
+    if (open >= needed) return true;
+  }
+  return false;
+}
+
+async function opensLocally(group: readonly MasterKey[], sources: KeySources): Promise<boolean> {
+  for (const key of group) {
+    if (key.type !== 'age' && key.type !== 'pgp') continue;
+    const source = sources[key.type];
+    if (!source) continue;
+    try {
+      (await source.unwrap(key)).plaintext.fill(0);
+      return true;
+    } catch {
+      /* this key is not ours; try the next */
+    }
+  }
+  return false;
+}
+
+async function fluxMapping(root: string, allFiles: readonly string[], sopsFiles: readonly string[]): Promise<Map<string, string[]>> {
+  const { kustomizations } = await findFluxKustomizations(root, allFiles);
+  const mapping = mapSopsFilesToKustomizations(kustomizations, sopsFiles);
+  return new Map([...mapping].map(([file, refs]) => [file, refs.map((ref) => ref.id)]));
+}
+
+async function ruleComparisons(root: string, allFiles: readonly string[], files: readonly SopsFile[]): Promise<RuleNote[]> {
+  const configs = await loadSopsConfigs(root, allFiles);
+  const notes: RuleNote[] = [];
+  for (const file of files) {
+    const configPath = nearestSopsConfig(file.name, configs.keys());
+    const config = configPath === null ? undefined : configs.get(configPath);
+    if (!config || config instanceof Error) continue;
+    const relative = config.dir === '' ? file.name : file.name.slice(config.dir.length + 1);
+    const rule = matchCreationRule(config, relative);
+    if (!rule) continue;
+    const comparison = compareWithRule(gcpEntriesOf(file).map(({ key }) => masterKeyId(key)), rule);
+    if (!comparison.same) notes.push({ path: file.name, config: config.path, missing: comparison.missing, extra: comparison.extra });
+  }
+  return notes;
+}
