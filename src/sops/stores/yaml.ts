@@ -17,7 +17,7 @@ export const yamlStore: Store = {
     const text = decode(bytes);
     const parsed = parseYamlText(text);
     const metadata = parsed.sops[0];
-    if (metadata === undefined) throw new SopsFormatError('sops-metadata-not-found', 'sops metadata not found');
+    if (metadata === undefined) throw new SopsFormatError('metadata-not-found', 'sops metadata not found');
     return { format: 'yaml', text, tree: { branches: parsed.branches }, metadata, layout: parsed.layout };
   },
 
