@@ -50,6 +50,31 @@ describe('runGate against the emulator', () => {
     expect(d.explanation).toContain(version(key, 1));
   });
 
+  it('stays closed when only some Encrypts still use the old version', async () => {
+    kms.emulator.setPropagationLag(2 * HOUR, 0.5);
+    try {
+      const { key, v2 } = await rotatedKey();
+      kms.clock.set(T0 + HOUR);
+      const d = await runGate({
+        client: kms.client,
+        key,
+        primary: v2,
+        primarySinceMs: T0,
+        windowMs: 30 * 60_000,
+        // Enough probes that at least one lands on the old version (all new: 2^-20).
+        requiredProbes: 20,
+        clock: kms.clock,
+        sleep,
+      });
+      expect(d).toMatchObject({ open: false, reason: 'probe-reported-other-version' });
+      // Probing stops at the first probe on the old version.
+      expect(d.probes.at(-1)?.reported).toBe(version(key, 1));
+      expect(d.probes.slice(0, -1).every((p) => p.reported === v2)).toBe(true);
+    } finally {
+      kms.emulator.setPropagationLag(2 * HOUR, 1);
+    }
+  });
+
   it('opens after the window once every probe reports the new primary', async () => {
     const { key, v2 } = await rotatedKey();
     kms.clock.set(T0 + 3 * HOUR);
