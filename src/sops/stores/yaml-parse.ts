@@ -40,10 +40,11 @@ export function parseYamlText(text: string): ParsedYaml {
   for (const doc of documents) {
     const error = doc.errors[0];
     if (error) {
-      const where = error.linePos?.[0];
-      const position = where ? ` at line ${where.line}, column ${where.col}` : '';
-      const reason = error.message.split(' at line ')[0] ?? error.code;
-      throw new SopsFormatError('yaml-syntax', `invalid YAML${position}: ${reason}`);
+      // Position only: the lexer's message may quote the source, which can hold plaintext secrets.
+      const at = error.pos[0];
+      const lines = new LineIndex(text);
+      const position = ` at line ${lines.line(at) + 1}, column ${lines.column(at) + 1}`;
+      throw new SopsFormatError('yaml-syntax', `invalid YAML${position}: ${describeYamlError(error.code)}`);
     }
   }
 
@@ -169,6 +170,8 @@ class Builder {
       this.index.owners.push({ start: keyStart, container: mapping, item: entry, kind: 'key' });
       mapping.items.push(entry);
       this.index.sortKeys.set(entry, keyStart);
+      // A line comment is owned by the value on its line; it sorts just before the value's entry.
+      this.index.sortKeys.set(value, keyStart);
       this.index.itemStarts.set(keyStart, { container: mapping, item: entry, column: this.lines.column(keyStart) });
     }
     this.index.containers.set(mapping, { parent, indent, flow });
@@ -393,6 +396,25 @@ class Builder {
     }
     return last;
   }
+}
+
+/** A fixed description per `yaml` error code, so no source text reaches the message. */
+function describeYamlError(code: string): string {
+  const reasons: Record<string, string> = {
+    BAD_INDENT: 'bad indentation',
+    MISSING_CHAR: 'a closing quote or bracket is missing',
+    BLOCK_AS_IMPLICIT_KEY: 'a nested mapping is not allowed in a compact mapping',
+    TAB_AS_INDENT: 'tabs are not allowed as indentation',
+    DUPLICATE_KEY: 'a mapping key appears twice',
+    MULTILINE_IMPLICIT_KEY: 'an implicit key cannot span lines',
+    UNEXPECTED_TOKEN: 'unexpected token',
+    BAD_ALIAS: 'bad alias',
+    BAD_DIRECTIVE: 'bad directive',
+    BAD_SCALAR_START: 'a plain scalar cannot start with this character',
+    MISSING_ANCHOR: 'an alias has no anchor',
+    KEY_OVER_1024_CHARS: 'an implicit key is longer than 1024 characters',
+  };
+  return reasons[code] ?? code.toLowerCase().replaceAll('_', ' ');
 }
 
 /** Every `#…` comment token of the text, in order. */

@@ -25,7 +25,7 @@ export const yamlStore: Store = {
     const text = decode(bytes);
     const parsed = parseYamlText(text);
     if (parsed.sops.some((block) => block !== undefined)) {
-      throw new SopsFormatError('sops-already-encrypted', 'the file already has a top-level sops key (already encrypted)');
+      throw new SopsFormatError('already-encrypted', 'the file already has a top-level sops key (already encrypted)');
     }
     return { format: 'yaml', text, tree: { branches: parsed.branches }, layout: parsed.layout };
   },
