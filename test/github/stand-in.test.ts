@@ -199,6 +199,33 @@ describe('pull requests and issues', () => {
   });
 });
 
+describe('check runs and contents', () => {
+  it('creates a check run on a commit and completes it', async () => {
+    const token = gh.tokenFor(7);
+    const sha = (await api('GET', '/repos/acme/app/git/ref/heads/main', token)).data?.object.sha as string;
+    const created = await api('POST', '/repos/acme/app/check-runs', token, { name: 'sops-rekey', head_sha: sha, status: 'in_progress' });
+    expect(created.status).toBe(201);
+    const done = await api('PATCH', `/repos/acme/app/check-runs/${created.data?.id}`, token, {
+      conclusion: 'failure',
+      output: { title: 'Invalid config', summary: 'window: expected a duration' },
+    });
+    expect(done.data).toMatchObject({ status: 'completed', conclusion: 'failure', head_sha: sha });
+    const missing = await api('POST', '/repos/acme/app/check-runs', token, { name: 'x', head_sha: 'f'.repeat(40) });
+    expect(missing.status).toBe(422);
+  });
+
+  it('lists a directory and serves raw file bytes when asked', async () => {
+    const token = gh.tokenFor(7);
+    const dir = await api('GET', '/repos/acme/app/contents/deploy', token);
+    expect(dir.data?.map((e: { path: string; type: string }) => [e.path, e.type])).toEqual([['deploy/secrets.yaml', 'file']]);
+    const raw = await fetch(`${gh.url}/repos/acme/app/contents/deploy/secrets.yaml`, {
+      headers: { authorization: `token ${token}`, accept: 'application/vnd.github.raw' },
+    });
+    expect(await raw.text()).toBe('a: 1\n');
+    expect((await api('GET', '/repos/acme/app/contents/nope.txt', token)).status).toBe(404);
+  });
+});
+
 describe('request log and faults', () => {
   it('records method, path and body of every request', async () => {
     const token = gh.tokenFor(7);
