@@ -25,6 +25,8 @@ export interface TreeCrypt {
   /**
    * A digest of every leaf's AAD, type and plaintext, and every comment: equal fingerprints mean
    * equal plaintext trees. Lets verification compare without keeping a second copy of secrets.
+   * The type is the `type:` sops writes, so a binary payload read as raw bytes and the same bytes
+   * decrypted back as a UTF-8 `str` count as equal.
    */
   readonly fingerprint: string;
 }
@@ -59,7 +61,7 @@ export function decryptTree(
       }
       const bytes = plaintextBytes(node.value);
       if (encrypt || !metadata.macOnlyEncrypted) mac.update(bytes);
-      addToFingerprint(fingerprint, aad, node.value.type, bytes);
+      addToFingerprint(fingerprint, aad, encTypeOf(node.value), bytes);
     },
     comment(node, { aad, encrypt }) {
       if (encrypt && isEncValue(node.text)) {
@@ -95,7 +97,7 @@ export function encryptTree(
     scalar(node, { aad, encrypt }) {
       const bytes = plaintextBytes(node.value);
       if (encrypt || !metadata.macOnlyEncrypted) mac.update(bytes);
-      addToFingerprint(fingerprint, aad, node.value.type, bytes);
+      addToFingerprint(fingerprint, aad, encTypeOf(node.value), bytes);
       if (encrypt && bytes.length > 0) {
         node.value = { type: 'str', value: sealEncValue(bytes, encTypeOf(node.value), dataKey, aad) };
       }
