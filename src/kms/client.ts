@@ -5,6 +5,7 @@
  * and, for impersonation, the token cache that refreshes short-lived tokens before they expire.
  */
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { KeyManagementServiceClient } from '@google-cloud/kms';
 import { credentials as grpcCredentials, Metadata, status, type CallCredentials } from '@grpc/grpc-js';
 import { GoogleAuth, Impersonated, OAuth2Client } from 'google-auth-library';
@@ -18,17 +19,22 @@ export type KmsIdentity =
   | { readonly kind: 'emulator'; readonly host: string }
   /** `GOOGLE_OAUTH_ACCESS_TOKEN`: a static token, never refreshed (as sops does). */
   | { readonly kind: 'access-token'; readonly token: string }
+  /** `GOOGLE_CREDENTIALS`: credentials JSON (service account, authorized user, external account). */
+  | { readonly kind: 'credentials-json'; readonly json: string }
   /** Application Default Credentials: `GOOGLE_APPLICATION_CREDENTIALS`, gcloud's file, metadata server. */
   | { readonly kind: 'adc' }
   /** A service account impersonated with the `source` identity (default ADC). */
   | {
       readonly kind: 'impersonate';
       readonly serviceAccount: string;
-      readonly source?: { readonly kind: 'adc' } | { readonly kind: 'access-token'; readonly token: string };
+      readonly source?: ImpersonationSource;
       readonly delegates?: readonly string[];
       /** Lifetime asked for each token, in seconds (default 3600). */
       readonly lifetimeSeconds?: number;
     };
+
+/** The identities that can impersonate a service account. */
+export type ImpersonationSource = Exclude<KmsIdentity, { kind: 'emulator' } | { kind: 'impersonate' }>;
 
 /** Where the client connects, for the identities that use TLS. Defaults: Cloud KMS itself. */
 export interface KmsEndpoint {
@@ -43,8 +49,9 @@ export interface KmsEndpoint {
 
 /**
  * The identity the environment names, in the order sops uses (sops-format.md §8), with the
- * emulator first: `KMS_EMULATOR_HOST`, then `GOOGLE_OAUTH_ACCESS_TOKEN`, then ADC. With
- * `impersonate`, the non-emulator identity is the source used to impersonate that account.
+ * emulator first: `KMS_EMULATOR_HOST`, `GOOGLE_CREDENTIALS` (a file path or the JSON itself),
+ * `GOOGLE_OAUTH_ACCESS_TOKEN`, then ADC. With `impersonate`, the identity found (not the
+ * emulator) is the source used to impersonate that service account.
  */
 export function identityFromEnv(
   env: Readonly<Record<string, string | undefined>> = process.env,
@@ -52,10 +59,19 @@ export function identityFromEnv(
 ): KmsIdentity {
   const emulator = env.KMS_EMULATOR_HOST?.trim();
   if (emulator) return { kind: 'emulator', host: emulator };
-  const token = env.GOOGLE_OAUTH_ACCESS_TOKEN?.trim();
-  const source = token ? ({ kind: 'access-token', token } as const) : ({ kind: 'adc' } as const);
+  const source = sourceFromEnv(env);
   if (options.impersonate) return { kind: 'impersonate', serviceAccount: options.impersonate, source };
   return source;
+}
+
+function sourceFromEnv(env: Readonly<Record<string, string | undefined>>): ImpersonationSource {
+  const credentials = env.GOOGLE_CREDENTIALS?.trim();
+  if (credentials) {
+    // As sops does: the value is a path when such a file exists, else the JSON itself.
+    return { kind: 'credentials-json', json: existsSync(credentials) ? readFileSync(credentials, 'utf8') : credentials };
+  }
+  const token = env.GOOGLE_OAUTH_ACCESS_TOKEN?.trim();
+  return token ? { kind: 'access-token', token } : { kind: 'adc' };
 }
 
 /** Builds a new client; prefer `KmsClientCache` so each identity gets one. */
@@ -94,18 +110,17 @@ export function headerSource(identity: Exclude<KmsIdentity, { kind: 'emulator' }
   switch (identity.kind) {
     case 'access-token':
       return staticToken(identity.token);
+    case 'credentials-json':
+      return googleAuth(identity);
     case 'adc':
-      return new GoogleAuth({ scopes: [CLOUD_PLATFORM_SCOPE] });
+      return googleAuth(identity);
     case 'impersonate': {
       const source = identity.source ?? { kind: 'adc' };
       // ADC resolves asynchronously; the Impersonated client is built on first use, then kept.
       let client: Promise<Impersonated> | undefined;
       const build = async (): Promise<Impersonated> =>
         new Impersonated({
-          sourceClient:
-            source.kind === 'access-token'
-              ? staticToken(source.token)
-              : await new GoogleAuth({ scopes: [CLOUD_PLATFORM_SCOPE] }).getClient(),
+          sourceClient: source.kind === 'access-token' ? staticToken(source.token) : await googleAuth(source).getClient(),
           targetPrincipal: identity.serviceAccount,
           targetScopes: [CLOUD_PLATFORM_SCOPE],
           delegates: [...(identity.delegates ?? [])],
@@ -114,12 +129,28 @@ export function headerSource(identity: Exclude<KmsIdentity, { kind: 'emulator' }
         });
       return {
         async getRequestHeaders() {
-          client ??= build();
+          // A failed build (ADC not reachable yet) is not kept: the next call tries again.
+          client ??= build().catch((error: unknown) => {
+            client = undefined;
+            throw error;
+          });
           return (await client).getRequestHeaders();
         },
       };
     }
   }
+}
+
+function googleAuth(identity: { kind: 'adc' } | { kind: 'credentials-json'; json: string }): GoogleAuth {
+  if (identity.kind === 'adc') return new GoogleAuth({ scopes: [CLOUD_PLATFORM_SCOPE] });
+  let credentials: object;
+  try {
+    credentials = JSON.parse(identity.json) as object;
+  } catch {
+    // The text is a secret: the message must not quote it.
+    throw new UsageError('bad-credentials', 'GOOGLE_CREDENTIALS is neither an existing file nor valid JSON');
+  }
+  return new GoogleAuth({ credentials, scopes: [CLOUD_PLATFORM_SCOPE] });
 }
 
 function staticToken(token: string): OAuth2Client {
@@ -170,11 +201,14 @@ export function identityKey(identity: KmsIdentity, endpoint: KmsEndpoint = {}): 
       return `emulator:${identity.host}`;
     case 'access-token':
       return `token:${hash(identity.token)}@${ep}`;
+    case 'credentials-json':
+      return `credentials:${hash(identity.json)}@${ep}`;
     case 'adc':
       return `adc@${ep}`;
     case 'impersonate': {
       const source = identity.source ?? { kind: 'adc' };
-      const from = source.kind === 'adc' ? 'adc' : `token:${hash(source.token)}`;
+      const from =
+        source.kind === 'adc' ? 'adc' : source.kind === 'access-token' ? `token:${hash(source.token)}` : `credentials:${hash(source.json)}`;
       return `impersonate:${identity.serviceAccount}/${(identity.delegates ?? []).join(',')}/${identity.lifetimeSeconds ?? ''}<-${from}@${ep}`;
     }
   }

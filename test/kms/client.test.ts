@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   CLOUD_PLATFORM_SCOPE,
@@ -97,6 +100,26 @@ describe('identityFromEnv', () => {
     });
     expect(identityFromEnv({ GOOGLE_OAUTH_ACCESS_TOKEN: 't' })).toEqual({ kind: 'access-token', token: 't' });
     expect(identityFromEnv({})).toEqual({ kind: 'adc' });
+  });
+
+  it('takes GOOGLE_CREDENTIALS first, as a file path or as the JSON itself', () => {
+    const json = JSON.stringify({ type: 'authorized_user', client_id: 'id', client_secret: 's', refresh_token: 'r' });
+    const dir = mkdtempSync(join(tmpdir(), 'kms-creds-'));
+    try {
+      const file = join(dir, 'creds.json');
+      writeFileSync(file, json);
+      expect(identityFromEnv({ GOOGLE_CREDENTIALS: file, GOOGLE_OAUTH_ACCESS_TOKEN: 't' })).toEqual({ kind: 'credentials-json', json });
+      expect(identityFromEnv({ GOOGLE_CREDENTIALS: json })).toEqual({ kind: 'credentials-json', json });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses credentials that are not JSON without quoting them', () => {
+    const identity = identityFromEnv({ GOOGLE_CREDENTIALS: 'not-a-file-and-secret-text' });
+    expect(() => createKmsClient(identity, endpoint)).toThrow(
+      expect.objectContaining({ code: 'bad-credentials', message: expect.not.stringContaining('secret-text') }),
+    );
   });
 
   it('impersonates with the environment identity as the source', () => {
