@@ -10,6 +10,8 @@ type Command = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   decrypt: { summary: 'decrypt FILE [--output-type json]: print the plaintext, as sops -d does', load: async () => (await import('./cli/decrypt.ts')).decryptCommand },
   rotate: { summary: 'rotate FILE... [--rewrap]: new data key (or, with --rewrap, re-wrap the same one), in place', load: async () => (await import('./cli/rotate.ts')).rotateCommand },
+  scan: { summary: 'scan [DIR] [--json] [--fail-on stale|at-risk]: SOPS files, their Cloud KMS key versions, verdicts', load: async () => (await import('./cli/scan.ts')).scanCommand },
+  apply: { summary: 'apply [DIR] [--dry-run] [--window 3h] [--probes 5]: re-encrypt once the new primary has propagated', load: async () => (await import('./cli/apply.ts')).applyCommand },
   emulator: { summary: 'emulator [--port N] [--state FILE]: run the local Cloud KMS emulator', load: async () => (await import('./emulator/command.ts')).runEmulatorCommand },
 };
 
