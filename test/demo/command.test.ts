@@ -11,12 +11,13 @@ const CANARY = 'demo-canary-5f3a9c1e';
 /** The demo in a child process, as `npm run demo` runs it: no credentials, output to a pipe. */
 async function runDemoProcess(): Promise<{ exitCode: number | undefined; stdout: string; stderr: string }> {
   const entry = `import { runDemoCommand } from ${JSON.stringify(COMMAND)}; process.exitCode = await runDemoCommand(process.argv.slice(1));`;
-  return execa(process.execPath, ['--input-type=module', '-e', entry], {
+  const result = await execa(process.execPath, ['--input-type=module', '-e', entry], {
     extendEnv: false,
     env: { PATH: process.env.PATH ?? '', LC_ALL: 'C', HOME: '/nonexistent' },
     reject: false,
     timeout: 60_000,
   });
+  return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
 describe('sops-rekey demo', () => {
