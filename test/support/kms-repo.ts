@@ -154,7 +154,7 @@ export async function startKmsRepo(options: { readonly emulator?: EmulatorOption
         gcpVersionFor: (key) => versions.get(key),
         now: new Date(clock.now()),
       });
-      let bytes = Buffer.from(encrypted.bytes);
+      let bytes: Buffer = Buffer.from(encrypted.bytes);
       if (write.foreign?.length) bytes = withForeignEntries(bytes, relative, write.foreign);
       await repo.write(relative, bytes);
       return bytes;
