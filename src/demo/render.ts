@@ -1,27 +1,15 @@
 /**
- * Text for each step of the demo: the scan table, gate decisions, what apply did, what changed
- * and the verdict per key version. Pure: data in, lines out. Nothing here ever sees plaintext.
+ * Text for the steps of the demo that the CLI's report does not tell (the CLI's `renderReport`
+ * prints the scans): what was encrypted, deadlines, gate decisions with their probes, what apply
+ * did, what changed. Pure: data in, lines out. Nothing here ever sees plaintext.
  */
 import type { GateDecision } from '../kms/gate.ts';
 import type { ApplyResult } from '../rekey/apply.ts';
 import type { FilePlan, ScannedFile, VersionReport } from '../rekey/plan.ts';
-import type { EntryState, EntryStateKind } from '../rekey/states.ts';
-import { worstState } from '../rekey/states.ts';
 import type { BuiltFile } from './build-repo.ts';
 import { type FileChange, LINE_KINDS } from './diff.ts';
 import { shortKey, shortVersion } from './keys.ts';
 import { isoTime, type Style, table } from './style.ts';
-
-export function colourState(kind: EntryStateKind, style: Style): string {
-  switch (kind) {
-    case 'current':
-      return style.good(kind);
-    case 'stale':
-      return style.warn(kind);
-    default:
-      return style.bad(kind);
-  }
-}
 
 /** Step 2: what was encrypted, and for which keys. */
 export function renderBuilt(files: readonly BuiltFile[]): string[] {
@@ -29,39 +17,6 @@ export function renderBuilt(files: readonly BuiltFile[]): string[] {
     ['FILE', 'FORMAT', 'ENCRYPTED FOR'],
     files.map((file) => [file.path, file.format, file.keys.map((key) => (key.includes('/') ? shortVersion(key) : key)).join(' + ')]),
   );
-}
-
-/** One entry's key and version as a person reads it: `flux-secrets/v1`, `legacy/v1 DESTROY_SCHEDULED`. */
-function entryText(key: string, state: EntryState): string {
-  switch (state.kind) {
-    case 'current':
-      return state.version ? shortVersion(state.version) : `${shortKey(key)} (primary)`;
-    case 'stale':
-      return state.candidates.length === 0 ? `${shortKey(key)} (older version)` : state.candidates.map(shortVersion).join(' or ');
-    case 'at-risk':
-      return `${shortVersion(state.version)} ${state.versionState}`;
-    case 'lost':
-      return `${shortVersion(state.version)} DESTROYED`;
-    case 'unreachable':
-      return `${shortKey(key)} (${state.code})`;
-  }
-}
-
-/** Step 4 and the rescan: one row per SOPS file. */
-export function renderScan(files: readonly ScannedFile[], style: Style): string[] {
-  const rows = [...files]
-    .sort((a, b) => (a.path < b.path ? -1 : 1))
-    .map((file) => {
-      const state = worstState(file.entries.map((entry) => entry.state.kind));
-      return [
-        file.path,
-        file.format,
-        colourState(state, style),
-        file.entries.map((entry) => entryText(entry.key, entry.state)).join(', ') || '-',
-        file.kustomizations.join(', ') || '-',
-      ];
-    });
-  return table(['FILE', 'FORMAT', 'STATE', 'KEY VERSION', 'FLUX KUSTOMIZATIONS'], rows);
 }
 
 /** A deadline line for each at-risk file of a scan. */
@@ -148,12 +103,13 @@ export function renderChangeKinds(files: readonly FileChange[], style: Style): s
   return table(['FILE', 'VALUES', 'ENC', 'LASTMODIFIED', 'MAC', 'OTHER'], rows);
 }
 
-/** The last word on each key version. */
-export function renderVersions(versions: readonly VersionReport[], style: Style): string[] {
-  const rows = versions.map((v) => {
-    const summary = v.verdict === 'safe-to-disable' || v.verdict === 'safe-to-destroy' || v.verdict === 'scheduled-for-destruction' ? style.good(v.summary) : v.verdict === 'in-use' ? style.warn(v.summary) : v.summary;
-    const deadline = v.destroyTime ? ` (destroyed at ${isoTime(Date.parse(v.destroyTime))})` : '';
-    return [shortVersion(v.version), v.state, summary + deadline];
-  });
-  return table(['VERSION', 'STATE', 'VERDICT'], rows);
+/** Versions scheduled for destruction: when, and whether anything still needs them. */
+export function renderDestructions(versions: readonly VersionReport[], style: Style): string[] {
+  return versions
+    .filter((v) => v.state === 'DESTROY_SCHEDULED' && v.destroyTime !== undefined)
+    .map((v) => {
+      const users = v.dependents.length + v.possibleDependents.length;
+      const note = users === 0 ? style.good('nothing depends on it any more') : style.bad(`${users} file(s) still depend on it`);
+      return `  ${shortVersion(v.version)} will be destroyed at ${isoTime(Date.parse(v.destroyTime!))}: ${note}`;
+    });
 }

@@ -16,11 +16,13 @@ import { createKmsClient } from '../kms/client.ts';
 import { KeyInventoryReader } from '../kms/inventory.ts';
 import { type JobMode, type RekeyJobResult, runRekeyJob } from '../rekey/job.ts';
 import type { VersionReport } from '../rekey/plan.ts';
+import { toReport } from '../rekey/report.ts';
 import { worstState, type EntryStateKind } from '../rekey/states.ts';
+import { renderReport } from '../cli/render-report.ts';
 import { buildDemoRepository, git } from './build-repo.ts';
 import { type FileChange, repositoryChanges } from './diff.ts';
 import { createDemoKeys, DEMO_KEY_RING, FLUX_SECRETS_KEY, LEGACY_KEY, rotateKey, scheduleDestruction, shortVersion, versionName } from './keys.ts';
-import { renderActions, renderApplied, renderBuilt, renderChangeKinds, renderDeadlines, renderGate, renderScan, renderVersions } from './render.ts';
+import { renderActions, renderApplied, renderBuilt, renderChangeKinds, renderDeadlines, renderDestructions, renderGate } from './render.ts';
 import { isoTime, type Style } from './style.ts';
 
 const MINUTE = 60_000;
@@ -127,7 +129,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
     clock.advance(5 * MINUTE);
     heading(`4. Scan (${isoTime(clock.now())})`);
     const scanned = await job('scan');
-    say(...renderScan(scanned.scan.files, style), ...renderDeadlines(scanned.scan.files, style));
+    say(style.dim('  what `sops-rekey scan` prints for this repository:'), ...indent(renderReport(toReport(scanned))), '');
+    say(...renderDeadlines(scanned.scan.files, style));
     say(
       style.dim('  stale: opened by an older version that is still enabled; re-encrypt once the new primary has propagated'),
       style.dim('  at-risk: its version is being destroyed; re-encrypt now through another key of the file'),
@@ -184,14 +187,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
     if (unexpected.length === 0) say(style.good('  only encrypted values, wrapped data keys (enc), lastmodified and mac changed'));
     else for (const file of unexpected) problems.push(`${file.path}: ${file.kinds.other} changed lines are not enc, values, lastmodified or mac`);
 
-    heading(`Rescan (${isoTime(clock.now())})`);
+    heading(`7. Rescan, and the verdict per key version (${isoTime(clock.now())})`);
     const rescan = await job('scan');
-    say(...renderScan(rescan.scan.files, style));
+    say(...indent(renderReport(toReport(rescan))));
+    say(...renderDestructions(rescan.plan.versions, style));
     const after = fileStates(rescan);
     for (const [file, state] of after) if (state !== 'current') problems.push(`${file} is ${state} after apply`);
-
-    heading('Verdict per key version');
-    say(...renderVersions(rescan.plan.versions, style));
 
     say('');
     if (problems.length === 0) say(style.good('Done: every file is on the new primary; the old versions can go.'));
@@ -204,6 +205,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
     await rm(dir, { recursive: true, force: true });
     if (hook[0]?.status === 'rejected') throw hook[0].reason;
   }
+}
+
+/** The CLI's report, indented under the demo's step heading. */
+function indent(text: string): string[] {
+  return text.trimEnd().split('\n').map((line) => (line === '' ? '' : `  ${line}`));
 }
 
 function fileStates(result: RekeyJobResult): Map<string, EntryStateKind> {

@@ -26,8 +26,8 @@ describe('sops-rekey demo', () => {
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
     expect(result.stdout).not.toContain(CANARY);
-    expect(result.stdout).toMatch(/^ {2}flux-secrets\/v1 +ENABLED +no file depends on it: safe to disable$/m);
-    expect(result.stdout).toMatch(/^ {2}legacy\/v1 +DESTROY_SCHEDULED +scheduled for destruction; no file depends on it/m);
+    expect(result.stdout).toMatch(/^ {2}sops-rekey-demo\/flux-secrets +1 +ENABLED +no file depends on it: safe to disable$/m);
+    expect(result.stdout).toMatch(/^ {2}sops-rekey-demo\/legacy +1 +DESTROY_SCHEDULED +scheduled for destruction; no file depends on it$/m);
     expect(result.stdout).toContain('Done: every file is on the new primary');
     // Not a terminal: no colour codes.
     expect(result.stdout).not.toContain('\u001b[');

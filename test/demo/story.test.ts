@@ -70,8 +70,8 @@ describe('the demo story', () => {
     }
     expect(existsSync(repo)).toBe(false);
 
-    expect(output).toContain('flux-secrets/v1  ENABLED            no file depends on it: safe to disable');
-    expect(output).toContain('scheduled for destruction; no file depends on it');
+    expect(output).toMatch(/^ {2}sops-rekey-demo\/flux-secrets +1 +ENABLED +no file depends on it: safe to disable$/m);
+    expect(output).toMatch(/^ {2}sops-rekey-demo\/legacy +1 +DESTROY_SCHEDULED +scheduled for destruction; no file depends on it$/m);
     expect(output).toContain('closed (window-not-elapsed)');
     expect(output).toContain('probe Encrypt by key name at 2025-02-05T10:01:00Z -> flux-secrets/v1');
   });
