@@ -1,0 +1,40 @@
+/**
+ * Shallow clone of one branch with simple-git, authenticated by an installation token put in the
+ * URL the way GitHub documents it (`https://x-access-token:TOKEN@host/owner/repo.git`). The token
+ * is scrubbed from every error; the clone's remote URL is reset afterwards so it does not stay on
+ * disk in `.git/config` either.
+ */
+import { simpleGit } from 'simple-git';
+import { scrubError } from './scrub.ts';
+
+export interface CloneRequest {
+  /** The repository's clone URL without credentials, e.g. `https://github.com/acme/app.git`. */
+  readonly url: string;
+  readonly token: string;
+  readonly branch: string;
+  /** Empty or missing directory to clone into. */
+  readonly dir: string;
+}
+
+/** The URL with `x-access-token:TOKEN@` as user info. */
+export function authenticatedUrl(url: string, token: string): string {
+  const parsed = new URL(url);
+  parsed.username = 'x-access-token';
+  parsed.password = token;
+  return parsed.toString();
+}
+
+/** Clones `branch` at depth 1 into `dir`; resolves with the commit checked out. */
+export async function shallowClone(request: CloneRequest): Promise<string> {
+  const secrets = [request.token, encodeURIComponent(request.token)];
+  try {
+    // No credential helper, no prompt: the token in the URL is the only credential git may use.
+    const git = simpleGit({ config: ['credential.helper=', 'core.askPass='] }).env({ ...process.env, GIT_TERMINAL_PROMPT: '0' });
+    await git.clone(authenticatedUrl(request.url, request.token), request.dir, ['--depth', '1', '--single-branch', '--branch', request.branch, '--no-tags']);
+    const repo = simpleGit(request.dir);
+    await repo.remote(['set-url', 'origin', request.url]);
+    return (await repo.revparse(['HEAD'])).trim();
+  } catch (error) {
+    throw scrubError(error, secrets);
+  }
+}
