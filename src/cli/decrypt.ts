@@ -17,13 +17,15 @@ export async function decryptCommand(argv: string[]): Promise<number> {
   );
   if (positionals.length !== 1) throw new UsageError('usage', `decrypt takes exactly one file\nusage: ${USAGE}`);
   const file = positionals[0]!;
+  // Flags are checked before any I/O, so a bad flag is a usage error (2) even for a missing file.
+  const options = {
+    format: formatOption(values['input-type'], '--input-type'),
+    outputFormat: formatOption(values['output-type'], '--output-type'),
+    ignoreMac: values['ignore-mac'] ?? false,
+  };
   const keys = keySourcesFromEnvironment();
   try {
-    const plaintext = await decryptFile(await readFile(file), file, keys.sources, {
-      format: formatOption(values['input-type'], '--input-type'),
-      outputFormat: formatOption(values['output-type'], '--output-type'),
-      ignoreMac: values['ignore-mac'] ?? false,
-    });
+    const plaintext = await decryptFile(await readFile(file), file, keys.sources, options);
     process.stdout.write(plaintext);
     return 0;
   } finally {
