@@ -136,14 +136,23 @@ describe('decrypt FILE with the keyring from GNUPGHOME', () => {
     await gnupg.cleanup();
   });
 
+  // What sops wrote: the dotenv vector's key and value really are `foo ` and ` bar` (nothing trimmed).
   it.each([
-    ['getsops-sops__functional-tests-res-format.enc.json', (out: string) => JSON.parse(out)],
-    ['getsops-sops__functional-tests-res-format.enc.env', pairs],
-    ['getsops-sops__functional-tests-res-format.enc.yaml', (out: string) => YAML.parse(out)],
-  ])('opens the sops-written PGP vector %s', async (vector, read) => {
-    const result = await runCli(['decrypt', path.join(VECTORS_DIR, vector)], { env: { GNUPGHOME: gnupg.dir } });
+    ['getsops-sops__functional-tests-res-format.enc.json', { foo: 'bar' }],
+    ['getsops-sops__functional-tests-res-format.enc.yaml', { foo: 'bar' }],
+    ['getsops-sops__functional-tests-res-format.enc.env', { 'foo ': ' bar' }],
+    // ini.v1 always lists the DEFAULT section, empty or not, so sops prints it too (sops-format.md §6.4).
+    ['getsops-sops__functional-tests-res-format.enc.ini', { DEFAULT: {}, foo: { bar: 'baz' } }],
+  ])('opens the sops-written PGP vector %s', async (vector, expected) => {
+    const result = await runCli(['decrypt', '--output-type', 'json', path.join(VECTORS_DIR, vector)], { env: { GNUPGHOME: gnupg.dir } });
     expect(result).toMatchObject({ exitCode: 0, stderr: '' });
-    expect(read(result.stdout)).toEqual({ foo: 'bar' });
+    expect(JSON.parse(result.stdout)).toEqual(expected);
+  });
+
+  it('prints the PGP dotenv vector as dotenv, byte for byte', async () => {
+    const vector = path.join(VECTORS_DIR, 'getsops-sops__functional-tests-res-format.enc.env');
+    const result = await runCli(['decrypt', vector], { env: { GNUPGHOME: gnupg.dir } });
+    expect(result).toEqual({ exitCode: 0, stdout: 'foo = bar\n', stderr: '' });
   });
 
   it('exits 1 without the keyring', async () => {
@@ -156,18 +165,19 @@ describe('decrypt FILE with the keyring from GNUPGHOME', () => {
   });
 });
 
-describe('usage errors exit 2 and print the usage', () => {
+describe('usage errors exit 2 and say what is wrong', () => {
   it.each([
-    ['no command', []],
-    ['an unknown command', ['decrypt-all', 'x.yaml']],
-    ['decrypt without a file', ['decrypt']],
-    ['decrypt with two files', ['decrypt', 'a.yaml', 'b.yaml']],
-    ['an unknown flag', ['decrypt', '--in-place', 'a.yaml']],
-    ['an unknown --output-type', ['decrypt', '--output-type', 'xml', 'a.yaml']],
-    ['an unknown --input-type', ['decrypt', '--input-type', 'toml', 'a.yaml']],
-  ])('%s', async (_, args) => {
+    ['no command', [], /usage: sops-rekey <command>/],
+    ['an unknown command', ['decrypt-all', 'x.yaml'], /unknown command "decrypt-all"/],
+    ['decrypt without a file', ['decrypt'], /usage: sops-rekey decrypt FILE/],
+    ['decrypt with two files', ['decrypt', 'a.yaml', 'b.yaml'], /exactly one file/],
+    ['an unknown flag', ['decrypt', '--in-place', 'a.yaml'], /--in-place[\s\S]*usage: sops-rekey decrypt/],
+    // Checked before the (missing) file is read: still a usage error.
+    ['an unknown --output-type', ['decrypt', '--output-type', 'xml', 'a.yaml'], /--output-type must be one of yaml, json/],
+    ['an unknown --input-type', ['decrypt', '--input-type', 'toml', 'a.yaml'], /--input-type must be one of yaml, json/],
+  ])('%s', async (_, args, message) => {
     const result = await runCli(args, { env: ageEnv });
     expect(result.exitCode).toBe(2);
-    expect(`${result.stdout}${result.stderr}`).toMatch(/usage: /);
+    expect(`${result.stdout}${result.stderr}`).toMatch(message);
   });
 });
