@@ -131,27 +131,36 @@ async function listFiles(root: string, prefix = ''): Promise<string[]> {
 }
 
 /**
- * Runs git in the demo repository with a fixed identity and none of the user's hooks, signing or
- * templates, so the demo behaves the same on every machine.
+ * Runs git in the demo repository with a fixed identity and none of the user's hooks, signing,
+ * templates or `GIT_*` variables (a `GIT_DIR` inherited from a hook would point git elsewhere),
+ * so the demo behaves the same on every machine.
  */
 export async function git(dir: string, args: readonly string[], date?: Date): Promise<string> {
   const stamp = date?.toISOString();
-  const result = await execa('git', ['-c', 'core.hooksPath=/dev/null', '-c', 'commit.gpgsign=false', '-c', 'init.defaultBranch=main', ...args], {
-    cwd: dir,
-    env: {
-      GIT_AUTHOR_NAME: 'sops-rekey demo',
-      GIT_AUTHOR_EMAIL: 'demo@sops-rekey.invalid',
-      GIT_COMMITTER_NAME: 'sops-rekey demo',
-      GIT_COMMITTER_EMAIL: 'demo@sops-rekey.invalid',
-      // Neither the machine's nor the user's git config (hooks, signing, templates) applies.
-      GIT_CONFIG_NOSYSTEM: '1',
-      GIT_CONFIG_GLOBAL: '/dev/null',
-      GIT_TERMINAL_PROMPT: '0',
-      ...(stamp ? { GIT_AUTHOR_DATE: stamp, GIT_COMMITTER_DATE: stamp } : {}),
-    },
-    stripFinalNewline: false,
-  });
-  return result.stdout;
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('GIT_')));
+  try {
+    const result = await execa('git', ['-c', 'core.hooksPath=/dev/null', '-c', 'commit.gpgsign=false', '-c', 'init.defaultBranch=main', ...args], {
+      cwd: dir,
+      extendEnv: false,
+      env: {
+        ...inherited,
+        GIT_AUTHOR_NAME: 'sops-rekey demo',
+        GIT_AUTHOR_EMAIL: 'demo@sops-rekey.invalid',
+        GIT_COMMITTER_NAME: 'sops-rekey demo',
+        GIT_COMMITTER_EMAIL: 'demo@sops-rekey.invalid',
+        // Neither the machine's nor the user's git config applies.
+        GIT_CONFIG_NOSYSTEM: '1',
+        GIT_CONFIG_GLOBAL: '/dev/null',
+        GIT_TERMINAL_PROMPT: '0',
+        ...(stamp ? { GIT_AUTHOR_DATE: stamp, GIT_COMMITTER_DATE: stamp } : {}),
+      },
+      stripFinalNewline: false,
+    });
+    return result.stdout;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ENOENT') throw new UsageError('git-missing', 'the demo needs git on PATH to build its sample repository');
+    throw error;
+  }
 }
 
 /** `git init` when needed, then one commit of everything in the work tree. */
