@@ -178,8 +178,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
     await attempt(`5c. Apply after the lag (${isoTime(clock.now())})`, `sops-rekey: re-encrypt to ${shortVersion(fluxV2)}`);
 
     // 6. What changed, the rescan and the verdicts.
-    heading('6. What changed');
     const head = (await git(dir, ['rev-parse', 'HEAD'])).trim();
+    heading(`6. What changed (git diff --stat ${initial.slice(0, 7)} ${head.slice(0, 7)})`);
     const changes = await repositoryChanges(dir, initial, head);
     say(...changes.stat.trimEnd().split('\n').map((line) => `  ${line.trim()}`));
     say('', '  changed lines by kind:', ...renderChangeKinds(changes.files, style));
