@@ -33,7 +33,8 @@ export const NO_WAIT_RETRY = { maxAttempts: 4, sleep: async () => {} } as const;
 export const CANARY = 'canary-5e0c1a77';
 export const PLAINTEXT = {
   yaml: `database:\n    user: app\n    password: ${CANARY}\nreplicas: 3\n`,
-  json: `{\n    "token": "${CANARY}",\n    "port": 8443\n}\n`,
+  // Tab-indented: the layout sops prints a decrypted JSON document in.
+  json: `{\n\t"token": "${CANARY}",\n\t"port": 8443\n}\n`,
   dotenv: `API_KEY=${CANARY}\nREGION=eu-west1\n`,
   ini: `[db]\npassword = ${CANARY}\nhost = db.internal\n`,
   binary: `raw secret ${CANARY}\n`,
