@@ -172,8 +172,10 @@ function optionalString(value: RawValue | undefined, field: string): string {
 
 function readInteger(value: RawValue | undefined, field: string): number {
   if (value === undefined || value === null || value === '') return 0;
-  const number = Number(value);
-  if (typeof value === 'object' || !Number.isInteger(number) || number < 0 || number > 255) {
+  // Objects are refused before any conversion: `Number()` of a map holding `valueOf`/`toString`
+  // keys throws a TypeError instead of giving NaN.
+  const number = typeof value === 'object' ? Number.NaN : Number(value);
+  if (!Number.isInteger(number) || number < 0 || number > 255) {
     throw new SopsFormatError('bad-metadata', `sops.${field} is not a small non-negative integer`);
   }
   return number;
