@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { SopsRekeyError } from '../errors.ts';
 import type { MasterKeyType } from '../sops/master-key.ts';
 import { translateRe2 } from './re2.ts';
+import { SELECTOR_KINDS } from '../sops/selectors.ts';
 
 /** A `.sops.yaml` that cannot be used: bad YAML, a field of the wrong shape, an untranslatable regex. */
 export class SopsConfigError extends SopsRekeyError {
@@ -45,15 +46,6 @@ export const SopsKeyGroup = z.object({
 });
 export type SopsKeyGroup = z.infer<typeof SopsKeyGroup>;
 
-const SELECTORS = [
-  'unencrypted_suffix',
-  'encrypted_suffix',
-  'unencrypted_regex',
-  'encrypted_regex',
-  'unencrypted_comment_regex',
-  'encrypted_comment_regex',
-] as const;
-
 export const SopsCreationRule = z
   .object({
     path_regex: z.string().nullish(),
@@ -75,8 +67,8 @@ export const SopsCreationRule = z
     encrypted_comment_regex: z.string().nullish(),
     mac_only_encrypted: z.boolean().nullish(),
   })
-  .refine((rule) => SELECTORS.filter((key) => rule[key]).length <= 1, {
-    message: `at most one of ${SELECTORS.join(', ')} may be set`,
+  .refine((rule) => SELECTOR_KINDS.filter((key) => rule[key]).length <= 1, {
+    message: `at most one of ${SELECTOR_KINDS.join(', ')} may be set`,
   });
 export type SopsCreationRule = z.infer<typeof SopsCreationRule>;
 
