@@ -23,6 +23,8 @@ export type { JobReason, JobRunner, RepoRef } from './github/repo-ref.ts';
 export type AppOptions = (
   | { readonly queue: RepoQueue }
   | { readonly runJob: JobRunner; readonly concurrency?: number }
+  /** The runner needs the app itself (installation clients, logger): built once the app exists. */
+  | { readonly createRunner: (app: Probot) => JobRunner; readonly concurrency?: number }
 ) & {
   /** Rescan every repository this often, and once at start; off when absent or 0. */
   readonly reconcileIntervalMs?: number;
@@ -34,7 +36,11 @@ export function createApp(options: AppOptions): ApplicationFunction {
     const queue =
       'queue' in options
         ? options.queue
-        : new RepoQueue({ run: options.runJob, concurrency: options.concurrency, log: app.log.child({ name: 'queue' }) });
+        : new RepoQueue({
+            run: 'runJob' in options ? options.runJob : options.createRunner(app),
+            concurrency: options.concurrency,
+            log: app.log.child({ name: 'queue' }),
+          });
 
     const enqueue = (triggers: readonly Trigger[], event: string): void => {
       for (const { repo, reason } of triggers) {

@@ -2,21 +2,30 @@
  * `npm start`: runs the app with Probot's server. Probot reads APP_ID, PRIVATE_KEY (or
  * PRIVATE_KEY_PATH), WEBHOOK_SECRET, GHE_HOST, PORT, HOST and LOG_LEVEL from the environment
  * (and `.env`); without APP_ID it starts its setup flow. SOPS_REKEY_RECONCILE_INTERVAL (a
- * duration, default 6h) sets how often every repository is rescanned without a webhook.
+ * duration, default 6h) sets how often every repository is rescanned without a webhook. Cloud KMS
+ * credentials come from the environment as sops reads them (KMS_EMULATOR_HOST,
+ * GOOGLE_CREDENTIALS, GOOGLE_OAUTH_ACCESS_TOKEN, Application Default Credentials); age and PGP
+ * identities for urgent rescues from SOPS_AGE_KEY, SOPS_AGE_KEY_FILE and GNUPGHOME.
  */
 import { run } from 'probot';
+import { AgeKeySource } from './keys/age.ts';
+import { PgpKeySource } from './keys/pgp.ts';
+import { identityFromEnv, KmsClientCache } from './kms/client.ts';
+import { probotRunner } from './github/app-runner.ts';
 import { parseDuration } from './github/config-schema.ts';
-import type { JobRunner } from './github/repo-ref.ts';
 import { throttledOctokit } from './github/throttle.ts';
 import { createApp } from './index.ts';
 
-// The rekey job (scan, plan, gate, apply, PR, dashboard) plugs in here once it exists; until
-// then jobs only show up in the queue's logs.
-const runJob: JobRunner = async () => {};
+const kmsClients = new KmsClientCache();
 
 await run(
   createApp({
-    runJob,
+    createRunner: (app) =>
+      probotRunner(app, {
+        kmsIdentity: identityFromEnv(process.env),
+        kmsClients,
+        keySources: { age: AgeKeySource.fromEnvironment(process.env), pgp: PgpKeySource.fromEnvironment(process.env) },
+      }),
     reconcileIntervalMs: parseDuration(process.env.SOPS_REKEY_RECONCILE_INTERVAL ?? '6h'),
   }),
   { Octokit: throttledOctokit() },

@@ -35,6 +35,8 @@ export interface DashboardInput {
   readonly pull: PullStatus;
   /** Boxes to show ticked: ticked by someone after this job read the issue. */
   readonly ticked: ReadonlySet<DashboardAction>;
+  /** Files whose re-encryption failed verification or a key call in this run (not pushed). */
+  readonly failed?: readonly { readonly path: string; readonly reason: string }[];
 }
 
 /** The actions whose boxes are ticked in a dashboard body. */
@@ -109,6 +111,7 @@ export function renderDashboard(input: DashboardInput): string {
   const problems = [
     ...report.problems.map((p) => `- ${code(p.path)}: ${cell(p.reason)}`),
     ...report.inventoryFailures.map((f) => `- key ${code(shortKey(f.key))}: ${cell(f.reason)}`),
+    ...(input.failed ?? []).map((f) => `- ${code(f.path)}: not re-encrypted: ${cell(f.reason)}`),
   ];
   if (problems.length > 0) parts.push('## Problems', problems.join('\n'));
 

@@ -1,0 +1,28 @@
+/**
+ * The production wiring of the job runner to a Probot app: each job authenticates as the
+ * repository's installation, and talks to GitHub through `octokitScm`.
+ */
+import type { Probot } from 'probot';
+import { githubConfigReader } from './config-reader.ts';
+import { octokitScm } from './octokit-scm.ts';
+import type { JobRunner } from './repo-ref.ts';
+import { createRekeyRunner, type RekeyRunnerOptions } from './runner.ts';
+
+export type ProbotRunnerOptions = Omit<RekeyRunnerOptions, 'connect' | 'log'> & {
+  /** Clone from here instead of the URL the API reports (tests, proxies). */
+  readonly cloneUrl?: (owner: string, name: string) => string;
+};
+
+export function probotRunner(app: Probot, options: ProbotRunnerOptions): JobRunner {
+  return createRekeyRunner({
+    ...options,
+    log: app.log.child({ name: 'rekey' }),
+    connect: async (repo) => {
+      const octokit = await app.auth(repo.installationId);
+      return {
+        scm: octokitScm({ octokit, owner: repo.owner, name: repo.name, ...(options.cloneUrl ? { cloneUrl: options.cloneUrl } : {}) }),
+        configReader: githubConfigReader(octokit),
+      };
+    },
+  });
+}

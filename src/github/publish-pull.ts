@@ -1,0 +1,79 @@
+/**
+ * Opens or updates the rotation's one pull request, respecting people (conventions.md): the same
+ * inputs change nothing; a pull request closed unmerged is left alone until the inputs change (or
+ * "retry" is ticked); a branch carrying commits the app did not make is never touched again.
+ * Files are re-encrypted (`produce`) only once it is clear they will be pushed.
+ */
+import { branchName, pullTitle } from './branch-name.ts';
+import type { PullStatus } from './dashboard.ts';
+import { parseState, type PullState } from './pr-state.ts';
+import type { Rotation } from './rotation.ts';
+import type { FileChange, PullInfo, Scm } from './scm.ts';
+
+/** Trailer of every commit the app makes; with GitHub's signature it marks the commit as the app's. */
+export const COMMIT_TRAILER = 'Sops-Rekey-Inputs:';
+
+export interface PublishPullInput {
+  readonly scm: Scm;
+  readonly rotation: Rotation;
+  readonly baseBranch: string;
+  /** The default-branch commit the files were read from. */
+  readonly baseSha: string;
+  readonly labels: readonly string[];
+  readonly draft: boolean;
+  /** "retry" was ticked on the dashboard: a pull request closed unmerged does not hold this back. */
+  readonly retry: boolean;
+  /** Re-encrypts the files; called at most once, only when a commit will be made. */
+  readonly produce: () => Promise<readonly FileChange[]>;
+  readonly renderBody: (state: PullState) => string;
+}
+
+export type PublishOutcome = PullStatus & { readonly wrote: boolean };
+
+export async function publishPull(input: PublishPullInput): Promise<PublishOutcome> {
+  const { scm, rotation } = input;
+  const branch = branchName(rotation.targets);
+  const [pulls, head] = await Promise.all([scm.pullsFor(branch), scm.branchHead(branch)]);
+  const open = pulls.find((p) => p.state === 'open');
+  const latest = pulls[0];
+
+  if (head && !isOurs(head, pulls)) {
+    return { kind: 'foreign-commits', branch, ...(open ? { number: open.number } : {}), wrote: false };
+  }
+  const openState = open ? parseState(open.body) : undefined;
+  if (open && openState?.inputs === rotation.inputs && head?.sha === openState.commit) {
+    return { kind: 'open', number: open.number, files: rotation.files.length, urgent: rotation.urgent, changed: false, wrote: false };
+  }
+  if (!open && latest && !latest.merged && !input.retry && parseState(latest.body)?.inputs === rotation.inputs) {
+    return { kind: 'closed-unmerged', number: latest.number, wrote: false };
+  }
+
+  const files = await input.produce();
+  if (files.length === 0) return { kind: 'none', wrote: false };
+  const message = commitMessage(rotation, files.length);
+  const commit = await scm.commitFiles(input.baseSha, files, message);
+  await scm.setBranch(branch, commit.sha, head !== undefined);
+  const state: PullState = { v: 1, inputs: rotation.inputs, commit: commit.sha, base: input.baseSha, urgent: rotation.urgent };
+  const title = pullTitle(rotation.targets, rotation.urgent);
+  const body = input.renderBody(state);
+  const labels = rotation.urgent ? [...input.labels, 'urgent'] : input.labels;
+  const number = open
+    ? (await scm.updatePull(open.number, { title, body }), open.number)
+    : (await scm.createPull({ title, body, head: branch, base: input.baseBranch, draft: input.draft, labels })).number;
+  return { kind: 'open', number, files: files.length, urgent: rotation.urgent, changed: true, wrote: true };
+}
+
+/**
+ * The branch head is the app's: the commit some pull request's marker recorded, or (after a run
+ * that pushed but died before opening the pull request) a commit GitHub signed for the app that
+ * carries the app's trailer. Commits pushed with git are not signed by GitHub.
+ */
+function isOurs(head: { sha: string; verified: boolean; message: string }, pulls: readonly PullInfo[]): boolean {
+  if (pulls.some((p) => parseState(p.body)?.commit === head.sha)) return true;
+  return head.verified && head.message.includes(`\n${COMMIT_TRAILER} `);
+}
+
+function commitMessage(rotation: Rotation, count: number): string {
+  const subject = `${rotation.urgent ? 'sops-rekey: rescue' : 'sops-rekey: re-encrypt'} ${count} SOPS file${count === 1 ? '' : 's'}`;
+  return `${subject}\n\nFresh data keys wrapped by ${rotation.targets.join(', ')}.\n\n${COMMIT_TRAILER} ${rotation.inputs}\n`;
+}
