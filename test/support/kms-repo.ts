@@ -226,3 +226,58 @@ export const AWS_ENTRY: MasterKey = {
     aws_profile: '',
   },
 };
+
+export interface CommandOutput {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs a CLI command in this process, as `sops-rekey` would, against the repository's emulator:
+ * `KMS_EMULATOR_HOST` and `SOPS_AGE_KEY` set (and Google credentials unset) for the call only,
+ * stdout and stderr captured. The environment and the streams are restored afterwards.
+ */
+export async function runCommand(
+  repo: KmsRepo,
+  command: (argv: string[]) => Promise<number>,
+  argv: string[],
+  env: Readonly<Record<string, string | undefined>> = {},
+): Promise<CommandOutput> {
+  const wanted: Record<string, string | undefined> = {
+    KMS_EMULATOR_HOST: repo.emulator.host,
+    SOPS_AGE_KEY: repo.age.identity,
+    SOPS_AGE_KEY_FILE: undefined,
+    GOOGLE_CREDENTIALS: undefined,
+    GOOGLE_OAUTH_ACCESS_TOKEN: undefined,
+    GOOGLE_APPLICATION_CREDENTIALS: undefined,
+    ...env,
+  };
+  const saved = Object.fromEntries(Object.keys(wanted).map((name) => [name, process.env[name]]));
+  const setEnv = (values: Record<string, string | undefined>) => {
+    for (const [name, value] of Object.entries(values)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+  const out: string[] = [];
+  const err: string[] = [];
+  const stdoutWrite = process.stdout.write;
+  const stderrWrite = process.stderr.write;
+  const capture = (into: string[]) =>
+    ((chunk: string | Uint8Array) => {
+      into.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      return true;
+    }) as typeof process.stdout.write;
+  setEnv(wanted);
+  process.stdout.write = capture(out);
+  process.stderr.write = capture(err);
+  try {
+    const exitCode = await command(argv);
+    return { exitCode, stdout: out.join(''), stderr: err.join('') };
+  } finally {
+    process.stdout.write = stdoutWrite;
+    process.stderr.write = stderrWrite;
+    setEnv(saved);
+  }
+}
