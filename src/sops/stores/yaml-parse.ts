@@ -3,7 +3,7 @@
  * as go-yaml v3 types them, aliases expanded, comments placed as go-yaml + sops place them. The
  * `yaml` package does the lexing and parsing; typing and comment placement are ours.
  */
-import { CST, Parser, isAlias, isMap, isScalar, isSeq, parseAllDocuments } from 'yaml';
+import { CST, Composer, Parser, isAlias, isMap, isScalar, isSeq } from 'yaml';
 import type { Document, ParsedNode } from 'yaml';
 import { SopsFormatError } from '../../errors.ts';
 import type { Entry, Mapping, Node, Null, RawObject, RawValue, Scalar, Sequence, Span } from '../tree.ts';
@@ -29,14 +29,11 @@ export interface ParsedYaml {
 
 /** Parses every document of `text`. Throws `SopsFormatError` for anything sops would refuse. */
 export function parseYamlText(text: string): ParsedYaml {
-  const docs = parseAllDocuments(text, {
-    keepSourceTokens: true,
-    schema: 'failsafe',
-    uniqueKeys: false,
-    prettyErrors: false,
-    merge: false,
-  });
-  const documents = Array.isArray(docs) ? docs : [];
+  // One lex + parse: the comments are read from the same CST the documents are composed from.
+  const tokens = Array.from(new Parser().parse(text));
+  const comments = collectComments(tokens);
+  const composer = new Composer({ keepSourceTokens: true, schema: 'failsafe', uniqueKeys: false, merge: false });
+  const documents = Array.from(composer.compose(tokens));
   for (const doc of documents) {
     const error = doc.errors[0];
     if (error) {
@@ -49,7 +46,6 @@ export function parseYamlText(text: string): ParsedYaml {
   }
 
   const lines = new LineIndex(text);
-  const comments = collectComments(text);
   const starts = documents.map((doc) => doc.range[0]);
   const builder = new Builder(text, lines);
   const branches: Mapping[] = [];
@@ -417,23 +413,51 @@ function describeYamlError(code: string): string {
   return reasons[code] ?? code.toLowerCase().replaceAll('_', ' ');
 }
 
-/** Every `#…` comment token of the text, in order. */
-function collectComments(text: string): CommentToken[] {
+/** Every `#…` comment token of the CST, in order. */
+function collectComments(tokens: readonly CST.Token[]): CommentToken[] {
   const found: CommentToken[] = [];
-  const visit = (value: unknown): void => {
-    if (Array.isArray(value)) {
-      for (const item of value) visit(item);
-      return;
-    }
-    if (typeof value !== 'object' || value === null) return;
-    const token = value as { type?: unknown; offset?: unknown; source?: unknown };
-    if (token.type === 'comment' && typeof token.offset === 'number' && typeof token.source === 'string') {
-      found.push({ offset: token.offset, source: token.source });
-      return;
-    }
-    for (const child of Object.values(value)) visit(child);
+  const sources = (list: readonly CST.Token[] | undefined): void => {
+    if (list) for (const token of list) visit(token);
   };
-  for (const token of new Parser().parse(text)) visit(token);
+  // Walks only the fields of CST tokens that can hold tokens (see the `yaml` package's cst.d.ts).
+  const visit = (token: CST.Token | null | undefined): void => {
+    if (!token) return;
+    switch (token.type) {
+      case 'comment':
+        found.push({ offset: token.offset, source: token.source });
+        return;
+      case 'document':
+        sources(token.start);
+        visit(token.value);
+        sources(token.end);
+        return;
+      case 'doc-end':
+      case 'alias':
+      case 'scalar':
+      case 'single-quoted-scalar':
+      case 'double-quoted-scalar':
+        sources(token.end);
+        return;
+      case 'block-scalar':
+        sources(token.props);
+        return;
+      case 'block-map':
+      case 'block-seq':
+      case 'flow-collection':
+        if (token.type === 'flow-collection') visit(token.start);
+        for (const item of token.items) {
+          sources(item.start);
+          visit(item.key);
+          sources(item.sep);
+          visit(item.value);
+        }
+        if (token.type === 'flow-collection') sources(token.end);
+        return;
+      default:
+        return;
+    }
+  };
+  sources(tokens);
   found.sort((a, b) => a.offset - b.offset);
   return found;
 }
