@@ -12,6 +12,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   rotate: { summary: 'rotate FILE... [--rewrap]: new data key (or, with --rewrap, re-wrap the same one), in place', load: async () => (await import('./cli/rotate.ts')).rotateCommand },
   scan: { summary: 'scan [DIR] [--json] [--fail-on stale|at-risk]: SOPS files, their Cloud KMS key versions, verdicts', load: async () => (await import('./cli/scan.ts')).scanCommand },
   apply: { summary: 'apply [DIR] [--dry-run] [--window 3h] [--probes 5]: re-encrypt once the new primary has propagated', load: async () => (await import('./cli/apply.ts')).applyCommand },
+  demo: { summary: 'demo: a key rotation end to end against the built-in Cloud KMS emulator, no credentials needed', load: async () => (await import('./demo/command.ts')).runDemoCommand },
   emulator: { summary: 'emulator [--port N] [--state FILE]: run the local Cloud KMS emulator', load: async () => (await import('./emulator/command.ts')).runEmulatorCommand },
 };
 
