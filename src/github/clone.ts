@@ -4,6 +4,7 @@
  * is scrubbed from every error; the clone's remote URL is reset afterwards so it does not stay on
  * disk in `.git/config` either.
  */
+import path from 'node:path';
 import { simpleGit } from 'simple-git';
 import { scrubError } from './scrub.ts';
 
@@ -28,8 +29,15 @@ export function authenticatedUrl(url: string, token: string): string {
 export async function shallowClone(request: CloneRequest): Promise<string> {
   const secrets = [request.token, encodeURIComponent(request.token)];
   try {
-    // No credential helper, no prompt: the token in the URL is the only credential git may use.
-    const git = simpleGit({ config: ['credential.helper=', 'core.askPass='] }).env({ ...process.env, GIT_TERMINAL_PROMPT: '0' });
+    // No prompt, no system or user config (credential helpers, URL rewrites): the token in the URL
+    // is the only credential git may use.
+    const git = simpleGit({ allowEnvironment: ['GIT_TERMINAL_PROMPT', 'GIT_CONFIG_NOSYSTEM'] }).env({
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      // The clone's parent, a fresh temporary directory: no user .gitconfig is read.
+      HOME: path.dirname(request.dir),
+      GIT_TERMINAL_PROMPT: '0',
+      GIT_CONFIG_NOSYSTEM: '1',
+    });
     await git.clone(authenticatedUrl(request.url, request.token), request.dir, ['--depth', '1', '--single-branch', '--branch', request.branch, '--no-tags']);
     const repo = simpleGit(request.dir);
     await repo.remote(['set-url', 'origin', request.url]);

@@ -1,0 +1,178 @@
+/**
+ * Everything the end-to-end tests of the GitHub App start, all on 127.0.0.1 and stopped after:
+ * the real Probot server (webhooks signed with the real secret), the GitHub stand-in over real
+ * bare repositories and git-http, and the Cloud KMS emulator on a manual clock shared with the
+ * propagation gate. Probot's pino output is captured so tests can search the logs.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { Writable } from 'node:stream';
+import type { KeyManagementServiceClient } from '@google-cloud/kms';
+import { pino } from 'pino';
+import { Probot, ProbotOctokit, Server } from 'probot';
+import { ManualClock, startEmulator, type RunningEmulator } from '../../src/emulator/index.ts';
+import { probotRunner } from '../../src/github/app-runner.ts';
+import { RepoQueue } from '../../src/github/queue.ts';
+import type { JobRunner, RepoRef } from '../../src/github/repo-ref.ts';
+import { GcpKmsKeySource } from '../../src/keys/gcp-kms.ts';
+import { createKmsClient, KmsClientCache, type KmsIdentity } from '../../src/kms/client.ts';
+import { encryptFile } from '../../src/rekey/transform.ts';
+import { formatForPath } from '../../src/sops/sops-file.ts';
+import { createApp } from '../../src/index.ts';
+import { generateAppCredentials } from '../support/github/app-credentials.ts';
+import { startGitHubStandIn, type GitHubStandIn } from '../support/github/index.ts';
+import { sendWebhook, type WebhookResult } from '../support/webhooks.ts';
+
+export const LOCATION = 'projects/demo/locations/global';
+export const T0 = Date.UTC(2025, 0, 1);
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+
+export interface RekeyWorld {
+  readonly gh: GitHubStandIn;
+  readonly kms: KeyManagementServiceClient;
+  readonly emulator: RunningEmulator;
+  readonly clock: ManualClock;
+  readonly queue: RepoQueue;
+  /** The CryptoKey every fixture file is wrapped by (v1), with v2 primary once `rotate` ran. */
+  readonly key: string;
+  readonly credentials: ReturnType<typeof generateAppCredentials>;
+  /** Every log line Probot and the app wrote, as JSON text. */
+  readonly logs: string[];
+  /** Jobs the runner started. */
+  readonly jobs: { repo: string; reason: string }[];
+  deliver(event: string, payload: object, secret?: string): Promise<WebhookResult>;
+  /** Encrypts plaintext files for the key, wrapped by version 1. */
+  encrypt(files: Record<string, string>): Promise<Record<string, Buffer>>;
+  close(): Promise<void>;
+}
+
+/** Probot's Server treats port 0 as "use 3000", so ask the OS for a free port first. */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+export async function startRekeyWorld(): Promise<RekeyWorld> {
+  const credentials = generateAppCredentials();
+  const clock = new ManualClock(T0);
+  const emulator = await startEmulator({ clock, seed: 7 });
+  const kms = createKmsClient({ kind: 'emulator', host: emulator.host });
+  const [ring] = await kms.createKeyRing({ parent: LOCATION, keyRingId: `ring-${randomBytes(3).toString('hex')}`, keyRing: {} });
+  const [created] = await kms.createCryptoKey({ parent: ring.name ?? '', cryptoKeyId: 'sops', cryptoKey: { purpose: 'ENCRYPT_DECRYPT' } });
+  const key = created.name ?? '';
+  const gh = await startGitHubStandIn({ app: { id: credentials.appId, publicKey: credentials.publicKey } });
+
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logs.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  const log = pino({ level: 'debug' }, sink);
+  const jobs: { repo: string; reason: string }[] = [];
+  let runner: JobRunner | undefined;
+  const queue = new RepoQueue({
+    run: async (repo: RepoRef, reason) => {
+      jobs.push({ repo: `${repo.owner}/${repo.name}`, reason });
+      if (!runner) throw new Error('runner not ready');
+      await runner(repo, reason);
+    },
+    log: log.child({ name: 'queue' }),
+  });
+  const kmsIdentity: KmsIdentity = { kind: 'emulator', host: emulator.host };
+  const kmsClients = new KmsClientCache();
+  const options = {
+    appId: credentials.appId,
+    privateKey: credentials.privateKey,
+    secret: credentials.webhookSecret,
+    baseUrl: gh.url,
+    // The production Octokit waits a second between writes; the stand-in needs no pacing.
+    Octokit: ProbotOctokit.defaults((o: Record<string, unknown>) => ({ ...o, throttle: { ...(o.throttle as object), enabled: false } })),
+    log,
+  };
+  const server = new Server({ Probot: Probot.defaults(options), host: '127.0.0.1', port: await freePort(), log });
+  await server.load((app, appOptions) => {
+    runner = probotRunner(app, {
+      kmsIdentity,
+      kmsClients,
+      // The gate waits between probes: on the manual clock, waiting is moving time forward.
+      gate: { clock, sleep: async (ms) => void clock.advance(ms) },
+    });
+    return createApp({ queue })(app, appOptions);
+  });
+  await server.start();
+  const webhookUrl = `http://127.0.0.1:${server.port}/api/github/webhooks`;
+  const sources = { gcp_kms: new GcpKmsKeySource({ client: kms }) };
+
+  return {
+    gh,
+    kms,
+    emulator,
+    clock,
+    queue,
+    key,
+    credentials,
+    logs,
+    jobs,
+    async deliver(event, payload, secret = credentials.webhookSecret) {
+      const result = await sendWebhook({ url: webhookUrl, secret, event, payload });
+      await queue.onIdle();
+      return result;
+    },
+    async encrypt(files) {
+      const out: Record<string, Buffer> = {};
+      for (const [path, text] of Object.entries(files)) {
+        const result = await encryptFile(Buffer.from(text), path, sources, {
+          format: formatForPath(path),
+          keyGroups: [[{ type: 'gcp_kms', fields: { resource_id: key } }]],
+          gcpVersionFor: () => `${key}/cryptoKeyVersions/1`,
+          now: new Date(clock.now()),
+        });
+        out[path] = Buffer.from(result.bytes);
+      }
+      return out;
+    },
+    async close() {
+      await server.stop();
+      await gh.close();
+      await kmsClients.close();
+      await kms.close();
+      await emulator.close();
+    },
+  };
+}
+
+/** A day after the files were written, version 2 is created and made primary; 10 minutes pass. */
+export async function rotateKey(world: Pick<RekeyWorld, 'kms' | 'clock' | 'key'>): Promise<{ version: string; at: number }> {
+  world.clock.advance(DAY);
+  const at = world.clock.now();
+  const [version] = await world.kms.createCryptoKeyVersion({ parent: world.key, cryptoKeyVersion: {} });
+  const name = version.name ?? '';
+  await world.kms.updateCryptoKeyPrimaryVersion({ name: world.key, cryptoKeyVersionId: name.slice(name.lastIndexOf('/') + 1) });
+  world.clock.advance(10 * MINUTE);
+  return { version: name, at };
+}
+
+export const repository = (owner: string, name: string) => ({
+  id: 1,
+  name,
+  full_name: `${owner}/${name}`,
+  owner: { login: owner, id: 2, type: 'Organization' },
+  default_branch: 'main',
+  private: true,
+});
+
+export const pushPayload = (owner: string, name: string, installationId: number, paths: string[] = []) => ({
+  ref: 'refs/heads/main',
+  before: '0'.repeat(40),
+  after: '1'.repeat(40),
+  repository: repository(owner, name),
+  installation: { id: installationId },
+  sender: { login: 'alice', id: 3, type: 'User' },
+  commits: [{ id: '1'.repeat(40), added: [], modified: paths, removed: [] }],
+});
