@@ -1,24 +1,12 @@
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { runDemoCommand } from '../../src/demo/command.ts';
 import { UsageError } from '../../src/errors.ts';
+import { runCli } from '../support/cli.ts';
 
-const COMMAND = pathToFileURL(path.resolve(import.meta.dirname, '../../src/demo/command.ts')).href;
 const CANARY = 'demo-canary-5f3a9c1e';
 
-/** The demo in a child process, as `npm run demo` runs it: no credentials, output to a pipe. */
-async function runDemoProcess(): Promise<{ exitCode: number | undefined; stdout: string; stderr: string }> {
-  const entry = `import { runDemoCommand } from ${JSON.stringify(COMMAND)}; process.exitCode = await runDemoCommand(process.argv.slice(1));`;
-  const result = await execa(process.execPath, ['--input-type=module', '-e', entry], {
-    extendEnv: false,
-    env: { PATH: process.env.PATH ?? '', LC_ALL: 'C', HOME: '/nonexistent' },
-    reject: false,
-    timeout: 60_000,
-  });
-  return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
-}
+/** `sops-rekey demo` in a child process, as `npm run demo` runs it: no credentials, output to a pipe. */
+const runDemoProcess = () => runCli(['demo']);
 
 describe('sops-rekey demo', () => {
   it('runs with no credentials, exits 0, prints the verdicts and never a secret value', async () => {
