@@ -184,6 +184,73 @@ describe('a push to the default branch of a repository with stale SOPS files', (
   });
 });
 
+describe('the dashboard and a merged pull request', () => {
+  const dashboardEdit = (body: string) => ({
+    action: 'edited',
+    issue: { number: issues('app')[0]!.number, title: 'sops-rekey dashboard', body },
+    changes: { body: { from: '' } },
+    repository: pushPayload('acme', 'app', INSTALLATION).repository,
+    installation: { id: INSTALLATION },
+    sender: { login: 'alice', id: 3, type: 'User' },
+  });
+
+  it('a ticked "retry" box starts a job that opens the pull request again, and is cleared', async () => {
+    const dashboard = issues('app')[0]!;
+    dashboard.body = (dashboard.body ?? '').replace('- [ ] <!-- sops-rekey:retry -->', '- [x] <!-- sops-rekey:retry -->');
+    await world.deliver('issues', dashboardEdit(dashboard.body));
+    expect(world.queue.failures).toEqual([]);
+    expect(world.jobs.at(-1)).toEqual({ repo: 'acme/app', reason: 'dashboard' });
+    const prs = pulls('app').sort((a, b) => a.number - b.number);
+    expect(prs.map((p) => p.state)).toEqual(['closed', 'open']);
+    expect(prs[1]!.pull?.head).toBe(prs[0]!.pull?.head);
+    expect(dashboard.body).toContain('- [ ] <!-- sops-rekey:retry -->');
+    expect(dashboard.body).toContain(`#${prs[1]!.number} re-encrypts 2 files.`);
+  });
+
+  it('after the merge, a rescan finds every file on v2 and says v1 is safe to disable', async () => {
+    const open = pulls('app').find((p) => p.state === 'open')!;
+    const merged = await fetch(`${world.gh.url}/repos/acme/app/pulls/${open.number}/merge`, {
+      method: 'PUT',
+      headers: { authorization: `token ${world.gh.tokenFor(INSTALLATION)}` },
+    });
+    expect(merged.status).toBe(200);
+    await world.deliver('pull_request', {
+      action: 'closed',
+      pull_request: { number: open.number, head: { ref: open.pull!.head, sha: '1'.repeat(40) }, base: { ref: 'main' }, merged: true },
+      repository: pushPayload('acme', 'app', INSTALLATION).repository,
+      installation: { id: INSTALLATION },
+      sender: { login: 'alice', id: 3, type: 'User' },
+    });
+    expect(world.queue.failures).toEqual([]);
+    expect(pulls('app').filter((p) => p.state === 'open')).toEqual([]);
+    const body = issues('app')[0]!.body ?? '';
+    expect(body).toContain('No pull request needed right now.');
+    expect(body).toContain('| v1 | ENABLED | no file depends on it: safe to disable | — |');
+    expect(body).toContain('| `apps/prod/secrets.yaml` | yaml | current | none |');
+  });
+});
+
+describe('a branch that carries someone else\'s commit', () => {
+  it('is left alone, and the dashboard says so', async () => {
+    await createRepo('taken', 'window: 5m\n');
+    const repo = repoOf('taken');
+    const ring = /keyRings\/([^/]+)\//.exec(world.key)![1];
+    const branch = `sops-rekey/${ring}-sops-v2`;
+    const main = (await repo.git.resolve('refs/heads/main'))!;
+    const person = { name: 'Mallory', email: 'mallory@example.test' };
+    const theirs = await repo.git.commitTree({ tree: (await repo.git.resolve(`${main}^{tree}`))!, parents: [main], message: 'my own fix', author: person, committer: person });
+    await repo.git.updateRef(`refs/heads/${branch}`, theirs, undefined);
+
+    const from = world.gh.requests.length;
+    await world.deliver('push', pushPayload('acme', 'taken', INSTALLATION));
+    expect(world.queue.failures).toEqual([]);
+    expect(await repo.git.resolve(`refs/heads/${branch}`)).toBe(theirs);
+    expect(pulls('taken')).toEqual([]);
+    expect(writesSince(from).map((w) => `${w.method} ${w.path}`)).toEqual(['POST /repos/acme/taken/issues']);
+    expect(issues('taken')[0]!.body).toContain(`The branch \`${branch}\` has commits sops-rekey did not make`);
+  });
+});
+
 describe('a repository whose gate is still closed', () => {
   it('opens no pull request and the dashboard says when the gate opens', async () => {
     await world.deliver('push', pushPayload('acme', 'slow', INSTALLATION));

@@ -4,6 +4,7 @@
  */
 import { pullJson, repoOf, type RouteContext } from '../context.ts';
 import { HttpError, objectBody, optionalString, paginate, requireString, route, type Route } from '../http.ts';
+import { BOT_IDENTITY } from '../git.ts';
 import { APP_ACTOR, type IssueRecord, type RepoRecord } from '../state.ts';
 
 export function pullRoutes(ctx: RouteContext): Route[] {
@@ -67,6 +68,27 @@ export function pullRoutes(ctx: RouteContext): Route[] {
     route('GET', '/repos/:owner/:repo/pulls/:number', async (req) => {
       const repo = repoOf(ctx, req);
       return { status: 200, body: await pullJson(ctx, repo, pullOf(repo, req.params.number)) };
+    }),
+
+    // Merges with a merge commit (GitHub's default method); the head's tree wins, which is right for
+    // the head branches this stand-in serves (made on top of the base, no conflicts).
+    route('PUT', '/repos/:owner/:repo/pulls/:number/merge', async (req) => {
+      const repo = repoOf(ctx, req);
+      const issue = pullOf(repo, req.params.number);
+      const pull = issue.pull!;
+      if (issue.state !== 'open' || pull.merged) throw new HttpError(405, 'Pull Request is not mergeable');
+      const head = await repo.git.resolve(`refs/heads/${pull.head}`);
+      const base = await repo.git.resolve(`refs/heads/${pull.base}`);
+      if (head === undefined || base === undefined) throw new HttpError(422, 'Head or base branch is missing');
+      if (!(await repo.git.isAncestor(base, head))) throw new HttpError(405, 'Base branch was modified. Review and try the merge again.');
+      const tree = (await repo.git.resolve(`${head}^{tree}`))!;
+      const message = `Merge pull request #${issue.number} from ${repo.owner.login}/${pull.head}`;
+      const sha = await repo.git.commitTree({ tree, parents: [base, head], message, author: BOT_IDENTITY, committer: BOT_IDENTITY });
+      if (!(await repo.git.updateRef(`refs/heads/${pull.base}`, sha, base))) throw new HttpError(409, 'Base branch moved during the merge');
+      const now = state.now();
+      Object.assign(pull, { merged: true, mergedAt: now, mergeCommitSha: sha });
+      Object.assign(issue, { state: 'closed', closedAt: now, updatedAt: now });
+      return { status: 200, body: { sha, merged: true, message: 'Pull Request successfully merged' } };
     }),
 
     route('PATCH', '/repos/:owner/:repo/pulls/:number', async (req) => {
