@@ -24,6 +24,7 @@ import { closeConfigIssue, findDashboard, publishConfigIssue, publishDashboard }
 import { publishPull } from './publish-pull.ts';
 import type { JobReason, JobRunner, RepoRef } from './repo-ref.ts';
 import { describeRotation } from './rotation.ts';
+import { scopePlan } from './scope.ts';
 import type { FileChange, Scm } from './scm.ts';
 
 /** The pino-style logger subset the runner uses (Probot's `app.log` fits). */
@@ -89,7 +90,7 @@ export async function runRepository(options: RekeyRunnerOptions, repo: RepoRef, 
     const client = options.kmsClients.get(kmsIdentityFor(config, options.kmsIdentity));
     const sources: KeySources = { ...options.keySources, gcp_kms: new GcpKmsKeySource({ client }) };
     // A dry run first: it scans, gates and plans; files are re-encrypted only if they will be pushed.
-    const result = await runRekeyJob({
+    const unscoped = await runRekeyJob({
       root,
       mode: 'dry-run',
       sources,
@@ -98,6 +99,7 @@ export async function runRepository(options: RekeyRunnerOptions, repo: RepoRef, 
       config: { rewrap: settings.rewrap },
       gate: { windowMs: config.windowMs, requiredProbes: settings.probes, ...options.gate },
     });
+    const result = { ...unscoped, plan: scopePlan(unscoped.plan, settings.paths) };
     const report = toReport(result);
     const rotation = await describeRotation(result, root);
     const failed: { path: string; reason: string }[] = [];

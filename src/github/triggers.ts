@@ -42,10 +42,33 @@ export function repositoriesAddedTriggers(payload: {
  * A push to the default branch: files or config may have changed. Pushes to other branches
  * (including the app's own) do not change what the default branch needs.
  */
-export function pushTriggers(payload: RepositoryPayload & { readonly ref: string }): Trigger[] {
+export function pushTriggers(payload: RepositoryPayload & { readonly ref: string; readonly commits?: readonly PushCommit[] }): Trigger[] {
   const repo = repoOf(payload);
   if (!repo || payload.ref !== `refs/heads/${payload.repository.default_branch}`) return [];
+  if (!mayTouchSopsFiles(payload.commits ?? [])) return [];
   return [{ repo, reason: 'push' }];
+}
+
+export interface PushCommit {
+  readonly added?: readonly string[];
+  readonly modified?: readonly string[];
+  readonly removed?: readonly string[];
+}
+
+/** Extensions of the stores SOPS files usually have; a binary SOPS file is found by the scheduled rescan. */
+const SOPS_LIKE = /\.(ya?ml|json|env|ini)$|(^|\/)\.env(\.|$)|\.sops\.|\.enc\.|secret/i;
+/** GitHub lists at most 20 commits in a push payload (and sometimes none, e.g. a force-push). */
+const PAYLOAD_COMMIT_LIMIT = 20;
+
+/**
+ * Whether a push to the default branch may have changed a SOPS file, a `.sops.yaml`, the app's
+ * config, or a Flux Kustomization (all YAML or JSON). When the payload cannot tell (no commits
+ * listed, or as many as GitHub truncates to), it may have.
+ */
+export function mayTouchSopsFiles(commits: readonly PushCommit[]): boolean {
+  if (commits.length === 0 || commits.length >= PAYLOAD_COMMIT_LIMIT) return true;
+  const paths = commits.flatMap((c) => [...(c.added ?? []), ...(c.modified ?? []), ...(c.removed ?? [])]);
+  return paths.some((path) => path === CONFIG_PATH || path.endsWith('.sops.yaml') || SOPS_LIKE.test(path));
 }
 
 /**

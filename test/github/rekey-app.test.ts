@@ -280,7 +280,14 @@ describe('a repository with an invalid config', () => {
   });
 });
 
-describe('webhook authenticity', () => {
+describe('webhook triggers', () => {
+  it('starts no job for a push that touches no SOPS, .sops.yaml, config or manifest file', async () => {
+    const jobs = world.jobs.length;
+    const result = await world.deliver('push', pushPayload('acme', 'app', INSTALLATION, ['README.md', 'src/main.go']));
+    expect(result.status).toBe(200);
+    expect(world.jobs.length).toBe(jobs);
+  });
+
   it('rejects a bad signature and starts no work', async () => {
     const jobs = world.jobs.length;
     const from = world.gh.requests.length;

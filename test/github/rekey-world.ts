@@ -167,7 +167,7 @@ export const repository = (owner: string, name: string) => ({
   private: true,
 });
 
-export const pushPayload = (owner: string, name: string, installationId: number, paths: string[] = []) => ({
+export const pushPayload = (owner: string, name: string, installationId: number, paths: string[] = ['.github/sops-rekey.yml']) => ({
   ref: 'refs/heads/main',
   before: '0'.repeat(40),
   after: '1'.repeat(40),
