@@ -35,4 +35,4 @@ export function fold(summary: string, content: string, open = false): string {
   return `<details${open ? ' open' : ''}><summary>${summary}</summary>\n\n${content}\n\n</details>`;
 }
 
-export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+export const plural = (n: number, word: string, many = `${word}s`): string => `${n} ${n === 1 ? word : many}`;

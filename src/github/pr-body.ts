@@ -46,8 +46,8 @@ function compose(input: PullBodyInput, files: readonly ReportFile[], rows: reado
   const shown = rows.slice(0, keep);
   const changes = table(['File', 'Key', 'From', 'To', 'Deadline'], shown);
   const omitted = rows.length - shown.length;
-  parts.push('### Changes', shown.length > FOLD_ROWS ? fold(plural(rows.length, 'entry'), changes) : changes);
-  if (omitted > 0) parts.push(`_${plural(omitted, 'more entry')} not shown to stay under GitHub's size limit; the dashboard issue lists every file._`);
+  parts.push('### Changes', shown.length > FOLD_ROWS ? fold(plural(rows.length, 'entry', 'entries'), changes) : changes);
+  if (omitted > 0) parts.push(`_${plural(omitted, 'more entry', 'more entries')} not shown to stay under GitHub's size limit; the dashboard issue lists every file._`);
 
   parts.push('### Propagation gate', gateEvidence(input.report.gates, files));
 
