@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { StoreFormat } from '../sops/store.ts';
 import { DEFAULT_MAX_FILE_SIZE, discoverFiles } from './discover.ts';
 import type { DiscoverOptions, Discovery, SkippedPath } from './discover.ts';
+import { mapConcurrent } from '../kms/concurrency.ts';
 import { sniffSops } from './sniff.ts';
 
 export interface SopsFileEntry {
@@ -30,6 +31,9 @@ export interface SopsFileScan {
   readonly skipped: SkippedPath[];
 }
 
+/** Files read at once: enough to hide the file system's latency, few enough to bound memory. */
+const READ_CONCURRENCY = 16;
+
 /** A text file never holds NUL; most binaries show one in their first block. */
 const PROBE_SIZE = 8192;
 
@@ -43,16 +47,20 @@ export async function findSopsFiles(root: string, options: DiscoverOptions = {})
   const sopsFiles: SopsFileEntry[] = [];
   const malformed: MalformedSopsFile[] = [];
   const skipped = [...discovery.skipped];
-  for (const file of discovery.files) {
+  // Reads overlap (each is several round trips to the thread pool); a file's bytes are dropped as
+  // soon as it is sniffed, and the verdicts keep the path order.
+  const verdicts = await mapConcurrent(discovery.files, READ_CONCURRENCY, async (file) => {
     const read = await readTextCandidate(path.join(root, file.path), maxFileSize);
+    return read.kind === 'text' ? { read, size: read.bytes.length, sniffed: sniffSops(read.bytes, file.path) } : { read };
+  });
+  for (const [index, file] of discovery.files.entries()) {
+    const { read, size, sniffed } = verdicts[index]!;
     if (read.kind === 'skip') {
       skipped.push({ path: file.path, reason: read.reason, ...(read.size === undefined ? {} : { size: read.size }) });
       continue;
     }
-    if (read.kind === 'binary') continue;
-    const sniffed = sniffSops(read.bytes, file.path);
-    if (sniffed.kind === 'sops') sopsFiles.push({ path: file.path, format: sniffed.format, size: read.bytes.length });
-    if (sniffed.kind === 'malformed') malformed.push({ path: file.path, format: sniffed.format, reason: sniffed.reason });
+    if (sniffed?.kind === 'sops') sopsFiles.push({ path: file.path, format: sniffed.format, size: size ?? 0 });
+    if (sniffed?.kind === 'malformed') malformed.push({ path: file.path, format: sniffed.format, reason: sniffed.reason });
   }
   return { discovery, sopsFiles, malformed, skipped };
 }

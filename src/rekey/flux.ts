@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isMap, isScalar, parseAllDocuments } from 'yaml';
 import type { YAMLMap } from 'yaml';
+import { mapConcurrent } from '../kms/concurrency.ts';
 
 /** The Flux Kustomization API group, in every version Flux has served. */
 const FLUX_API_GROUP = 'kustomize.toolkit.fluxcd.io';
@@ -173,9 +174,10 @@ export async function findFluxKustomizations(
 ): Promise<{ kustomizations: FluxKustomization[]; problems: FluxParseProblem[] }> {
   const kustomizations: FluxKustomization[] = [];
   const problems: FluxParseProblem[] = [];
-  for (const file of files) {
-    if (!MANIFEST_SUFFIXES.some((suffix) => file.toLowerCase().endsWith(suffix))) continue;
-    const found = parseFluxKustomizations(await readFile(path.join(root, file), 'utf8'), file);
+  const manifests = [...files].filter((file) => MANIFEST_SUFFIXES.some((suffix) => file.toLowerCase().endsWith(suffix)));
+  // Reads overlap; each text is parsed as soon as it is read, and results keep the file order.
+  const results = await mapConcurrent(manifests, 16, async (file) => parseFluxKustomizations(await readFile(path.join(root, file), 'utf8'), file));
+  for (const found of results) {
     kustomizations.push(...found.kustomizations);
     problems.push(...found.problems);
   }

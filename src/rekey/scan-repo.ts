@@ -71,13 +71,18 @@ export async function scanRepository(options: ScanOptions): Promise<RepoScan> {
   const found = await findSopsFiles(options.root, options.maxFileSize === undefined ? {} : { maxFileSize: options.maxFileSize });
   const problems: ProblemFile[] = found.malformed.map((m) => ({ path: m.path, code: 'malformed', reason: m.reason }));
   const parsed: SopsFile[] = [];
-  for (const entry of found.sopsFiles) {
+  // Reads overlap; results keep the path order.
+  const reads = await mapConcurrent(found.sopsFiles, 16, async (entry): Promise<SopsFile | ProblemFile> => {
     try {
-      parsed.push(readSopsFile(await readFile(path.join(options.root, entry.path)), entry.path, entry.format));
+      return readSopsFile(await readFile(path.join(options.root, entry.path)), entry.path, entry.format);
     } catch (error) {
       if (!(error instanceof SopsRekeyError)) throw error;
-      problems.push({ path: entry.path, code: error.code, reason: error.message });
+      return { path: entry.path, code: error.code, reason: error.message };
     }
+  });
+  for (const read of reads) {
+    if ('metadata' in read) parsed.push(read);
+    else problems.push(read);
   }
 
   const gcpKeys = new Set(parsed.flatMap((file) => gcpEntriesOf(file).map(({ key }) => masterKeyId(key))));
