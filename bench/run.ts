@@ -8,6 +8,7 @@ import type { Benchmark, BenchFigure } from './result.ts';
 const BENCHMARKS: Record<string, () => Promise<{ run: Benchmark }>> = {
   'sops engine: rotate': () => import('./sops-rotate.ts'),
   'Cloud KMS: unwrap throughput': () => import('./kms-unwrap.ts'),
+  'rekey: scan a repository': () => import('./scan.ts'),
 };
 
 const only = process.argv.slice(2);

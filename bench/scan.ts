@@ -1,0 +1,174 @@
+/**
+ * Scanning a repository of 2,000 SOPS files (one Cloud KMS key, every store) against Cloud KMS
+ * latency. Each file costs one Decrypt, so at the default concurrency a scan cannot beat
+ * 2,000 × 20 ms / 16, plus the inventory reads (GetCryptoKey, ListCryptoKeyVersions). The figures:
+ * how close the scan comes to that bound, how many Decrypts a warm rescan makes (none), and the
+ * peak RSS of a scan, measured in a child process so it is the scan's alone.
+ *
+ * The emulator runs in a worker thread (as in kms-unwrap.ts): Cloud KMS is remote, so its CPU must
+ * not be charged to the scan.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import type { KeyManagementServiceClient } from '@google-cloud/kms';
+import { startEmulator, type FaultOptions } from '../src/emulator/index.ts';
+import { DEFAULT_KMS_CONCURRENCY, GcpKmsKeySource } from '../src/keys/gcp-kms.ts';
+import { createKmsClient } from '../src/kms/client.ts';
+import { mapConcurrent } from '../src/kms/concurrency.ts';
+import { KeyInventoryReader } from '../src/kms/inventory.ts';
+import { runRekeyJob } from '../src/rekey/job.ts';
+import type { UnwrapCache } from '../src/rekey/scan-repo.ts';
+import { encryptFile } from '../src/rekey/transform.ts';
+import type { Benchmark, BenchFigure } from './result.ts';
+
+const FILES = 2_000;
+const LATENCY_MS = 20;
+/** GetCryptoKey and ListCryptoKeyVersions of the one key, one after the other. */
+const INVENTORY_CALLS = 2;
+const TARGET_RATIO = 1.25;
+const TARGET_RSS_MIB = 250;
+const WORKER_FLAG = 'scan-bench-emulator';
+const CHILD_FLAG = '--scan-peak-rss';
+
+type ToWorker = { readonly type: 'set-faults'; readonly faults: FaultOptions } | { readonly type: 'close' };
+type FromWorker = { readonly type: 'ready'; readonly host: string } | { readonly type: 'done' };
+
+async function serveInWorker(): Promise<void> {
+  const port = parentPort;
+  if (port === null) return;
+  const emulator = await startEmulator();
+  port.on('message', async (message: ToWorker) => {
+    if (message.type === 'set-faults') emulator.setFaults(message.faults);
+    if (message.type === 'close') await emulator.close();
+    port.postMessage({ type: 'done' } satisfies FromWorker);
+    if (message.type === 'close') port.close();
+  });
+  port.postMessage({ type: 'ready', host: emulator.host } satisfies FromWorker);
+}
+
+interface RemoteEmulator {
+  readonly host: string;
+  setFaults(faults: FaultOptions): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function startEmulatorWorker(): Promise<RemoteEmulator> {
+  const worker = new Worker(new URL(import.meta.url), { workerData: WORKER_FLAG });
+  const next = (): Promise<FromWorker> =>
+    new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+  const ready = await next();
+  if (ready.type !== 'ready') throw new Error('emulator worker did not start');
+  const send = async (message: ToWorker): Promise<void> => {
+    const reply = next();
+    worker.postMessage(message);
+    await reply;
+  };
+  return {
+    host: ready.host,
+    setFaults: (faults) => send({ type: 'set-faults', faults }),
+    close: async () => {
+      await send({ type: 'close' });
+      await worker.terminate();
+    },
+  };
+}
+
+/** Small documents of every store, the shapes Flux repositories hold. */
+const DOCUMENTS = [
+  { ext: 'yaml', text: (i: number) => `apiVersion: v1\nkind: Secret\nmetadata:\n    name: app-${i}\nstringData:\n    password: pw-${i}-${'x'.repeat(24)}\n    user: app${i}\n` },
+  { ext: 'json', text: (i: number) => `{\n\t"token": "tok-${i}-${'y'.repeat(24)}",\n\t"port": ${8000 + (i % 1000)}\n}\n` },
+  { ext: 'env', text: (i: number) => `API_KEY=key-${i}-${'z'.repeat(24)}\nREGION=eu-west${i % 4}\n` },
+  { ext: 'ini', text: (i: number) => `[db]\npassword = db-${i}\nhost = db${i}.internal\n` },
+  { ext: 'txt', text: (i: number) => `raw secret ${i}\n` },
+] as const;
+
+/** Writes `FILES` SOPS files for `key` under `dir` (20 per directory); returns the key name. */
+async function generateRepository(client: KeyManagementServiceClient, dir: string): Promise<string> {
+  const [ring] = await client.createKeyRing({ parent: 'projects/bench/locations/global', keyRingId: 'scan', keyRing: {} });
+  const [key] = await client.createCryptoKey({ parent: ring.name ?? '', cryptoKeyId: 'sops', cryptoKey: { purpose: 'ENCRYPT_DECRYPT' } });
+  const resourceId = key.name ?? '';
+  const sources = { gcp_kms: new GcpKmsKeySource({ client }) };
+  await mapConcurrent(Array.from({ length: FILES }, (_, i) => i), DEFAULT_KMS_CONCURRENCY, async (i) => {
+    const doc = DOCUMENTS[i % DOCUMENTS.length]!;
+    const relative = `apps/team-${Math.floor(i / 20)}/secret-${i}.${doc.ext}`;
+    const { bytes } = await encryptFile(Buffer.from(doc.text(i)), relative, sources, { keyGroups: [[{ type: 'gcp_kms', fields: { resource_id: resourceId } }]] });
+    await mkdir(path.join(dir, path.dirname(relative)), { recursive: true });
+    await writeFile(path.join(dir, relative), bytes);
+  });
+  return resourceId;
+}
+
+/** One scan of `dir` as `sops-rekey scan` runs it, with a cache the caller may keep. */
+async function scan(client: KeyManagementServiceClient, dir: string, cache: UnwrapCache) {
+  const result = await runRekeyJob({
+    root: dir,
+    mode: 'scan',
+    sources: { gcp_kms: new GcpKmsKeySource({ client }) },
+    inventory: new KeyInventoryReader(client),
+    kms: client,
+    cache,
+  });
+  return result.scan;
+}
+
+export const run: Benchmark = async () => {
+  const emulator = await startEmulatorWorker();
+  const client = createKmsClient({ kind: 'emulator', host: emulator.host });
+  const dir = await mkdtemp(path.join(tmpdir(), 'sops-rekey-bench-scan-'));
+  try {
+    await generateRepository(client, dir);
+    await emulator.setFaults({ latencyMs: LATENCY_MS });
+
+    const cache: UnwrapCache = new Map();
+    const start = performance.now();
+    const cold = await scan(client, dir, cache);
+    const elapsed = performance.now() - start;
+    if (cold.files.length !== FILES) throw new Error(`the scan found ${cold.files.length} files, not ${FILES}`);
+
+    const warmStart = performance.now();
+    const warm = await scan(client, dir, cache);
+    const warmMs = performance.now() - warmStart;
+
+    const { stdout } = await promisify(execFile)(process.execPath, [fileURLToPath(import.meta.url), CHILD_FLAG, emulator.host, dir], { encoding: 'utf8' });
+    const rssMiB = Number(stdout.trim());
+
+    const bound = (FILES * LATENCY_MS) / DEFAULT_KMS_CONCURRENCY + INVENTORY_CALLS * LATENCY_MS;
+    const ratio = elapsed / bound;
+    const figures: BenchFigure[] = [
+      { name: `scan: ${FILES} files, ${LATENCY_MS} ms latency, concurrency ${DEFAULT_KMS_CONCURRENCY}`, value: Math.round(elapsed), unit: 'ms' },
+      { name: 'scan: elapsed / (files x latency / concurrency + inventory)', value: round(ratio), unit: 'x', target: `<= ${TARGET_RATIO}x`, ok: ratio <= TARGET_RATIO },
+      { name: 'scan: Decrypt calls, cold', value: cold.decryptCalls, unit: '' },
+      { name: 'scan: Decrypt calls, warm rescan with the same cache', value: warm.decryptCalls, unit: '', target: '0', ok: warm.decryptCalls === 0 },
+      { name: 'scan: warm rescan elapsed', value: Math.round(warmMs), unit: 'ms' },
+      { name: `scan: peak RSS scanning ${FILES} files (child process)`, value: round(rssMiB), unit: 'MiB', target: `< ${TARGET_RSS_MIB} MiB`, ok: rssMiB < TARGET_RSS_MIB },
+    ];
+    return figures;
+  } finally {
+    await client.close();
+    await emulator.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+};
+
+const round = (n: number): number => Math.round(n * 100) / 100;
+
+if (!isMainThread && workerData === WORKER_FLAG) {
+  await serveInWorker();
+} else if (process.argv[2] === CHILD_FLAG) {
+  // Child mode: one cold scan of the generated tree, then the peak RSS of this process in MiB.
+  const [host, dir] = process.argv.slice(3);
+  const client = createKmsClient({ kind: 'emulator', host: host ?? '' });
+  await scan(client, dir ?? '', new Map());
+  await client.close();
+  process.stdout.write(`${process.resourceUsage().maxRSS / 1024}\n`);
+} else if (import.meta.main) {
+  for (const figure of await run()) console.log(JSON.stringify(figure));
+}
