@@ -280,6 +280,40 @@ describe('a repository with an invalid config', () => {
   });
 });
 
+describe('a file whose key version is scheduled for destruction', () => {
+  it('is rescued through its age key at once, in a pull request marked urgent with the deadline', async () => {
+    const ring = world.key.slice(0, world.key.indexOf('/cryptoKeys/'));
+    const [legacy] = await world.kms.createCryptoKey({ parent: ring, cryptoKeyId: 'legacy', cryptoKey: { purpose: 'ENCRYPT_DECRYPT' } });
+    const legacyKey = legacy.name ?? '';
+    const files = await world.encrypt({ 'db/secrets.yaml': `password: ${CANARY}-urgent\n` }, { key: legacyKey, withAge: true });
+    const [v2legacy] = await world.kms.createCryptoKeyVersion({ parent: legacyKey, cryptoKeyVersion: {} });
+    await world.kms.updateCryptoKeyPrimaryVersion({ name: legacyKey, cryptoKeyVersionId: '2' });
+    const [destroyed] = await world.kms.destroyCryptoKeyVersion({ name: `${legacyKey}/cryptoKeyVersions/1` });
+    const deadline = destroyed.destroyTime;
+    expect(deadline).toBeTruthy();
+
+    world.gh.state.installations.get(INSTALLATION)?.repositories.push('acme/urgent');
+    // A long window: a rescue does not wait for the gate.
+    await world.gh.createRepo('acme/urgent', { files: { '.github/sops-rekey.yml': 'window: 3h\n', ...files } });
+    await world.deliver('push', pushPayload('acme', 'urgent', INSTALLATION));
+    expect(world.queue.failures).toEqual([]);
+
+    const prs = pulls('urgent');
+    expect(prs).toHaveLength(1);
+    const ringId = /keyRings\/([^/]+)\//.exec(legacyKey)![1];
+    expect(prs[0]!.title).toBe(`Urgent: sops-rekey: re-encrypt SOPS files to ${ringId}/legacy v2`);
+    expect(prs[0]!.labels).toEqual(['sops-rekey', 'urgent']);
+    const day = new Date(Number(deadline?.seconds) * 1000).toISOString().slice(0, 10);
+    expect(prs[0]!.body).toMatch(new RegExp(`\\*\\*Urgent\\.\\*\\*.*it is destroyed at \\*\\*${day}T`));
+    expect(prs[0]!.body).toContain('| `db/secrets.yaml` | ' + `${ringId}/legacy | v1 (DESTROY_SCHEDULED, at-risk) | v2 |`);
+    expect(v2legacy.name).toBe(`${legacyKey}/cryptoKeyVersions/2`);
+    const dashboard = issues('urgent')[0]!.body ?? '';
+    expect(dashboard).toContain(`\`db/secrets.yaml\` is at-risk. Deadline: **${day}T`);
+    expect(dashboard).toContain('Re-encrypted through another master key of the file');
+    expect(dashboard).not.toContain(CANARY);
+  });
+});
+
 describe('webhook triggers', () => {
   it('starts no job for a push that touches no SOPS, .sops.yaml, config or manifest file', async () => {
     const jobs = world.jobs.length;

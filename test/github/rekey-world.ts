@@ -14,6 +14,8 @@ import { ManualClock, startEmulator, type RunningEmulator } from '../../src/emul
 import { probotRunner } from '../../src/github/app-runner.ts';
 import { RepoQueue } from '../../src/github/queue.ts';
 import type { JobRunner, RepoRef } from '../../src/github/repo-ref.ts';
+import { generateX25519Identity, identityToRecipient } from 'age-encryption';
+import { AgeKeySource } from '../../src/keys/age.ts';
 import { GcpKmsKeySource } from '../../src/keys/gcp-kms.ts';
 import { createKmsClient, KmsClientCache, type KmsIdentity } from '../../src/kms/client.ts';
 import { encryptFile } from '../../src/rekey/transform.ts';
@@ -42,8 +44,11 @@ export interface RekeyWorld {
   /** Jobs the runner started. */
   readonly jobs: { repo: string; reason: string }[];
   deliver(event: string, payload: object, secret?: string): Promise<WebhookResult>;
-  /** Encrypts plaintext files for the key, wrapped by version 1. */
-  encrypt(files: Record<string, string>): Promise<Record<string, Buffer>>;
+  /**
+   * Encrypts plaintext files for `key` (default the world's key), wrapped by its version 1, and
+   * also for the age identity the app holds when `withAge`.
+   */
+  encrypt(files: Record<string, string>, options?: { key?: string; withAge?: boolean }): Promise<Record<string, Buffer>>;
   close(): Promise<void>;
 }
 
@@ -64,6 +69,10 @@ export async function startRekeyWorld(): Promise<RekeyWorld> {
   const [ring] = await kms.createKeyRing({ parent: LOCATION, keyRingId: `ring-${randomBytes(3).toString('hex')}`, keyRing: {} });
   const [created] = await kms.createCryptoKey({ parent: ring.name ?? '', cryptoKeyId: 'sops', cryptoKey: { purpose: 'ENCRYPT_DECRYPT' } });
   const key = created.name ?? '';
+  const ageIdentity = await generateX25519Identity();
+  const ageRecipient = await identityToRecipient(ageIdentity);
+  const age = new AgeKeySource([ageIdentity]);
+  const sources = { gcp_kms: new GcpKmsKeySource({ client: kms }), age };
   const gh = await startGitHubStandIn({ app: { id: credentials.appId, publicKey: credentials.publicKey } });
 
   const logs: string[] = [];
@@ -100,6 +109,7 @@ export async function startRekeyWorld(): Promise<RekeyWorld> {
     runner = probotRunner(app, {
       kmsIdentity,
       kmsClients,
+      keySources: { age },
       // The gate waits between probes: on the manual clock, waiting is moving time forward.
       gate: { clock, sleep: async (ms) => void clock.advance(ms) },
     });
@@ -107,7 +117,6 @@ export async function startRekeyWorld(): Promise<RekeyWorld> {
   });
   await server.start();
   const webhookUrl = `http://127.0.0.1:${server.port}/api/github/webhooks`;
-  const sources = { gcp_kms: new GcpKmsKeySource({ client: kms }) };
 
   return {
     gh,
@@ -124,13 +133,18 @@ export async function startRekeyWorld(): Promise<RekeyWorld> {
       await queue.onIdle();
       return result;
     },
-    async encrypt(files) {
+    async encrypt(files, { key: cryptoKey = key, withAge = false } = {}) {
       const out: Record<string, Buffer> = {};
       for (const [path, text] of Object.entries(files)) {
         const result = await encryptFile(Buffer.from(text), path, sources, {
           format: formatForPath(path),
-          keyGroups: [[{ type: 'gcp_kms', fields: { resource_id: key } }]],
-          gcpVersionFor: () => `${key}/cryptoKeyVersions/1`,
+          keyGroups: [
+            [
+              { type: 'gcp_kms', fields: { resource_id: cryptoKey } },
+              ...(withAge ? [{ type: 'age' as const, fields: { recipient: ageRecipient } }] : []),
+            ],
+          ],
+          gcpVersionFor: () => `${cryptoKey}/cryptoKeyVersions/1`,
           now: new Date(clock.now()),
         });
         out[path] = Buffer.from(result.bytes);
