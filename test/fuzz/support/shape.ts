@@ -7,7 +7,7 @@ import { decryptTree, leafRuleFor } from '../../../src/sops/crypt.ts';
 import { readSopsFile } from '../../../src/sops/sops-file.ts';
 import type { StoreFormat } from '../../../src/sops/store.ts';
 import type { Mapping, Node, ScalarValue, Sequence, Tree } from '../../../src/sops/tree.ts';
-import { plaintextBytes } from '../../../src/sops/values.ts';
+import { goFloatText, plaintextBytes } from '../../../src/sops/values.ts';
 import { walkTree } from '../../../src/sops/walk.ts';
 import type { Entry, Value } from './documents.ts';
 
@@ -110,15 +110,20 @@ const INT64_LIMIT = 2 ** 63;
 
 /**
  * What survives printing a plaintext and reading it again: Go's encoding/json and go-yaml write an
- * integral float without a fraction (`1`, `-0`), which reads back as an int (sops does the same).
+ * integral float without a fraction (`1`, `-0`, `71934179301915530`), which reads back as an int
+ * (sops does the same); a printer may also write it in exponent form, which reads back as a float.
+ * So every integral number in the int64 range becomes `num` with its shortest decimal text (Go's
+ * `'f'` form, `-0` as `0`), whichever type it has; other floats keep theirs.
  */
 export function asReadBack(shape: Shape): Shape {
   if (shape === null) return null;
   if (Array.isArray(shape)) {
     const [type, text] = shape as readonly [string, string];
+    if (type === 'int') return ['num', text];
     if (type !== 'float') return shape;
-    const value = Number(text === '-0' ? '0' : text);
-    return Number.isInteger(value) && Math.abs(value) < INT64_LIMIT ? ['int', BigInt(value).toString()] : shape;
+    const value = Number(text);
+    if (!Number.isInteger(value) || Math.abs(value) >= INT64_LIMIT) return shape;
+    return ['num', Object.is(value, -0) ? '0' : goFloatText(value)];
   }
   if ('m' in shape) return { m: shape.m.map(([key, value]) => [key, asReadBack(value)] as const) };
   if ('s' in shape) return { s: shape.s.map(asReadBack) };
