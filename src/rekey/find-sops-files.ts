@@ -51,7 +51,10 @@ export async function findSopsFiles(root: string, options: DiscoverOptions = {})
   // soon as it is sniffed, and the verdicts keep the path order.
   const verdicts = await mapConcurrent(discovery.files, READ_CONCURRENCY, async (file) => {
     const read = await readTextCandidate(path.join(root, file.path), maxFileSize);
-    return read.kind === 'text' ? { read, size: read.bytes.length, sniffed: sniffSops(read.bytes, file.path) } : { read };
+    // Only the verdict is kept: holding every file's bytes until the loop ends would make the
+    // scan's memory grow with the size of the repository.
+    if (read.kind !== 'text') return { read };
+    return { read: { kind: 'text' as const }, size: read.bytes.length, sniffed: sniffSops(read.bytes, file.path) };
   });
   for (const [index, file] of discovery.files.entries()) {
     const { read, size, sniffed } = verdicts[index]!;

@@ -70,11 +70,13 @@ const WRAPPABLE: readonly MasterKeyType[] = ['gcp_kms', 'age', 'pgp'];
 export async function scanRepository(options: ScanOptions): Promise<RepoScan> {
   const found = await findSopsFiles(options.root, options.maxFileSize === undefined ? {} : { maxFileSize: options.maxFileSize });
   const problems: ProblemFile[] = found.malformed.map((m) => ({ path: m.path, code: 'malformed', reason: m.reason }));
-  const parsed: SopsFile[] = [];
-  // Reads overlap; results keep the path order.
-  const reads = await mapConcurrent(found.sopsFiles, 16, async (entry): Promise<SopsFile | ProblemFile> => {
+  const parsed: ParsedFile[] = [];
+  // Reads overlap; results keep the path order. Only the metadata is kept: the tree and the
+  // source text of thousands of files are not needed to classify them.
+  const reads = await mapConcurrent(found.sopsFiles, 16, async (entry): Promise<ParsedFile | ProblemFile> => {
     try {
-      return readSopsFile(await readFile(path.join(options.root, entry.path)), entry.path, entry.format);
+      const { name, format, metadata } = readSopsFile(await readFile(path.join(options.root, entry.path)), entry.path, entry.format);
+      return { name, format, metadata };
     } catch (error) {
       if (!(error instanceof SopsRekeyError)) throw error;
       return { path: entry.path, code: error.code, reason: error.message };
@@ -116,7 +118,10 @@ export async function scanRepository(options: ScanOptions): Promise<RepoScan> {
   };
 }
 
-function gcpEntriesOf(file: SopsFile): { key: MasterKey; group: number }[] {
+/** What classification needs of a file. */
+type ParsedFile = Pick<SopsFile, 'name' | 'format' | 'metadata'>;
+
+function gcpEntriesOf(file: ParsedFile): { key: MasterKey; group: number }[] {
   return file.metadata.keyGroups.flatMap((group, index) => group.filter((key) => key.type === 'gcp_kms').map((key) => ({ key, group: index })));
 }
 
@@ -170,7 +175,7 @@ class EntryClassifier {
   }
 }
 
-async function classifyFile(file: SopsFile, classifier: EntryClassifier, sources: KeySources): Promise<Omit<ScannedFile, 'kustomizations'>> {
+async function classifyFile(file: ParsedFile, classifier: EntryClassifier, sources: KeySources): Promise<Omit<ScannedFile, 'kustomizations'>> {
   const entries: GcpEntry[] = [];
   for (const { key, group } of gcpEntriesOf(file)) {
     const outcome = await classifier.outcome(key);
@@ -191,7 +196,7 @@ async function classifyFile(file: SopsFile, classifier: EntryClassifier, sources
  * (current or stale) or an age/PGP entry this app can open. Local keys are only tried when the
  * Cloud KMS entries alone do not suffice, and their plaintext is dropped at once.
  */
-async function isOpenable(file: SopsFile, entries: readonly GcpEntry[], sources: KeySources): Promise<boolean> {
+async function isOpenable(file: ParsedFile, entries: readonly GcpEntry[], sources: KeySources): Promise<boolean> {
   const groups = file.metadata.keyGroups;
   const needed = groups.length === 1 ? 1 : file.metadata.shamirThreshold || groups.length;
   let open = 0;
@@ -224,7 +229,7 @@ async function fluxMapping(root: string, allFiles: readonly string[], sopsFiles:
   return new Map([...mapping].map(([file, refs]) => [file, refs.map((ref) => ref.id)]));
 }
 
-async function ruleComparisons(root: string, allFiles: readonly string[], files: readonly SopsFile[]): Promise<RuleNote[]> {
+async function ruleComparisons(root: string, allFiles: readonly string[], files: readonly ParsedFile[]): Promise<RuleNote[]> {
   const configs = await loadSopsConfigs(root, allFiles);
   const notes: RuleNote[] = [];
   for (const file of files) {
