@@ -3,6 +3,7 @@ import { lstat, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { SopsRekeyError } from '../errors.ts';
+import { isAtomicTemporaryName } from '../io/atomic-write.ts';
 
 /** Files above this size are not read: no SOPS file is that large, and a scan must stay cheap. */
 export const DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024;
@@ -142,7 +143,9 @@ async function walk(rootReal: string, ignoredDirs: ReadonlySet<string>): Promise
       // Symlinked directories are not entered: they are reported like any other symlink.
       if (entry.isDirectory()) {
         if (!ignoredDirs.has(entry.name)) pending.push(rel);
-      } else {
+      } else if (!isAtomicTemporaryName(entry.name)) {
+        // A write a killed run left unfinished is no file of the tree (a checkout never lists it:
+        // it is untracked); the next write of its target removes it.
         found.push(rel);
       }
     }
