@@ -6,9 +6,12 @@
 import { CST, Composer, Parser, isAlias, isMap, isScalar, isSeq } from 'yaml';
 import type { Document, ParsedNode } from 'yaml';
 import { SopsFormatError } from '../../errors.ts';
-import type { Entry, Mapping, Node, Null, RawObject, RawValue, Scalar, Sequence, Span } from '../tree.ts';
-import { SourceIndex, placeComments } from './yaml-comments.ts';
+import type { Entry, Mapping, Node, Null, RawObject, Scalar, Sequence, Span } from '../tree.ts';
+import { SourceIndex } from './yaml-comments.ts';
 import type { CommentToken, Container } from './yaml-comments.ts';
+import { readBlockYaml } from './yaml-block.ts';
+import { finishDocument } from './yaml-document.ts';
+import type { FinishedDocument } from './yaml-document.ts';
 import type { AliasCollection, DocumentLayout, ScalarPlace, YamlLayout } from './yaml-layout.ts';
 import { resolvePlain, resolveTagged } from './yaml-scalars.ts';
 import { LineIndex, propsStart } from './yaml-source.ts';
@@ -29,6 +32,12 @@ export interface ParsedYaml {
 
 /** Parses every document of `text`. Throws `SopsFormatError` for anything sops would refuse. */
 export function parseYamlText(text: string): ParsedYaml {
+  // Most sops files are plain block YAML, which the fast reader takes; it hands the rest back.
+  return readBlockYaml(text) ?? parseYamlDocuments(text);
+}
+
+/** The general reader: any YAML the `yaml` package composes, at the cost of its node objects. */
+export function parseYamlDocuments(text: string): ParsedYaml {
   // One lex + parse: the comments are read from the same CST the documents are composed from.
   const tokens = Array.from(new Parser().parse(text));
   const comments = collectComments(tokens);
@@ -92,12 +101,7 @@ class Builder {
     this.lines = lines;
   }
 
-  document(
-    doc: Document.Parsed,
-    comments: readonly CommentToken[],
-    from: number,
-    to: number,
-  ): { root: Mapping; sops: RawObject | undefined; layout: DocumentLayout } {
+  document(doc: Document.Parsed, comments: readonly CommentToken[], from: number, to: number): FinishedDocument {
     // Anchors are scoped to their document.
     this.anchors = new Map();
     this.index = new SourceIndex();
@@ -115,33 +119,7 @@ class Builder {
     } else {
       throw new SopsFormatError('yaml-root-not-mapping', 'the top level of a YAML document must be a mapping');
     }
-
-    placeComments(this.lines, this.index, root, comments);
-
-    const sopsAt = root.items.findIndex((item) => item.kind === 'entry' && item.key === 'sops');
-    let sops: RawObject | undefined;
-    let sopsLayout: DocumentLayout['sops'];
-    if (sopsAt !== -1) {
-      const entry = root.items[sopsAt] as Entry;
-      if (entry.value.kind !== 'map') {
-        throw new SopsFormatError('sops-metadata-not-mapping', 'the top-level sops key must hold a mapping');
-      }
-      sops = this.raw(entry.value) as RawObject;
-      sopsLayout = this.sopsBlock(entry);
-      root.items.splice(sopsAt, 1);
-    }
-
-    return {
-      root,
-      sops,
-      layout: {
-        ...(sopsLayout ? { sops: sopsLayout } : {}),
-        appendAt: this.documentEnd(from, to),
-        column,
-        flowRoot,
-        root,
-      },
-    };
+    return finishDocument(this.lines, this.places, { root, flowRoot, column, index: this.index, comments, from, to });
   }
 
   // --- nodes ---------------------------------------------------------------------------------
@@ -327,70 +305,6 @@ class Builder {
       while (end > start && (this.text[end - 1] === '\n' || this.text[end - 1] === '\r')) end--;
     }
     return { start, end };
-  }
-
-  // --- metadata ------------------------------------------------------------------------------
-
-  /** The `sops` block converted to plain values; unquoted timestamps stay as their text. */
-  private raw(node: Node): RawValue {
-    switch (node.kind) {
-      case 'null':
-        return null;
-      case 'scalar': {
-        const v = node.value;
-        if (v.type === 'time') return this.places.get(node)?.raw ?? v.value;
-        if (v.type === 'bytes') return new TextDecoder().decode(v.value);
-        return v.value;
-      }
-      case 'seq':
-        return node.items.flatMap((item) => (item.kind === 'comment' ? [] : [this.raw(item)]));
-      case 'map': {
-        const out: RawObject = {};
-        for (const item of node.items) {
-          if (item.kind !== 'entry') continue;
-          // defineProperty: a key such as `__proto__` must stay an ordinary key.
-          Object.defineProperty(out, item.key, { value: this.raw(item.value), enumerable: true, writable: true, configurable: true });
-        }
-        return out;
-      }
-    }
-  }
-
-  /** From the `sops` key to the last line indented under it (comments and blank lines inside included). */
-  private sopsBlock(entry: Entry): DocumentLayout['sops'] {
-    const keyStart = this.index.sortKeys.get(entry) ?? 0;
-    const column = this.lines.column(keyStart);
-    const text = this.text;
-    let end = this.lines.lineEnd(keyStart);
-    let at = text.indexOf('\n', keyStart);
-    while (at !== -1) {
-      const lineStart = at + 1;
-      const lineEnd = this.lines.lineEnd(lineStart);
-      const line = text.slice(lineStart, lineEnd);
-      const indent = line.length - line.trimStart().length;
-      if (line.trim() !== '') {
-        if (indent <= column) break;
-        end = lineEnd;
-      }
-      at = text.indexOf('\n', lineStart);
-    }
-    return { span: { start: keyStart, end }, column, lineStart: this.lines.lineStart(keyStart), lineEnd: end };
-  }
-
-  /** End of the document's last line that is neither blank nor a `---` / `...` marker. */
-  private documentEnd(from: number, to: number): number {
-    const text = this.text;
-    let last = from;
-    let lineStart = from;
-    while (lineStart < to) {
-      const lineEnd = this.lines.lineEnd(lineStart);
-      const line = text.slice(lineStart, lineEnd).trim();
-      if (line !== '' && line !== '...') last = lineEnd;
-      const nl = text.indexOf('\n', lineStart);
-      if (nl === -1) break;
-      lineStart = nl + 1;
-    }
-    return last;
   }
 }
 
