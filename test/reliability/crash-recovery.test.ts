@@ -7,10 +7,8 @@
  * `writeFileAtomic`'s temporary file beside an untouched target; the rerun's write removes it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { execa, type ResultPromise } from 'execa';
-import { CLI_BIN } from '../support/cli.ts';
 import { HOUR, startKmsRepo, type KmsRepo } from '../support/kms-repo.ts';
-import { atomicTempFiles, checkAll, gitObjectsContaining, markTmp, newCanary, seededRandom, tmpFilesContaining, writeSecretFiles } from './support.ts';
+import { atomicTempFiles, checkAll, gitObjectsContaining, markTmp, newCanary, seededRandom, sopsRekey, tmpFilesContaining, writeSecretFiles } from './support.ts';
 
 const HEAVY = process.env.SOPS_REKEY_HEAVY === '1';
 const SEED = 7;
@@ -28,18 +26,11 @@ afterEach(async () => {
 
 const kmsCalls = (repo: KmsRepo): number => Object.values(repo.emulator.callCounts()).reduce((a, b) => a + b, 0);
 
-/** `sops-rekey apply DIR` as users run it, with only the emulator's address in its environment. */
-function apply(repo: KmsRepo, json = false): ResultPromise<{ reject: false }> {
-  return execa(process.execPath, [CLI_BIN, 'apply', repo.dir, ...QUICK, ...(json ? ['--json'] : [])], {
-    extendEnv: false,
-    env: { PATH: process.env.PATH ?? '', LC_ALL: 'C', HOME: repo.dir, KMS_EMULATOR_HOST: repo.emulator.host },
-    reject: false,
-    timeout: 60_000,
-  }) as ResultPromise<{ reject: false }>;
-}
+const apply = (repo: KmsRepo, json = false) => sopsRekey(repo, ['apply', repo.dir, ...QUICK, ...(json ? ['--json'] : [])]);
+type Child = ReturnType<typeof apply>;
 
 /** Kills `child` once `calls` more Cloud KMS calls arrived and `delayMs` passed; false if it exited first. */
-async function killAfter(repo: KmsRepo, child: ResultPromise<{ reject: false }>, calls: number, delayMs: number): Promise<boolean> {
+async function killAfter(repo: KmsRepo, child: Child, calls: number, delayMs: number): Promise<boolean> {
   const start = kmsCalls(repo);
   let exited = false;
   void child.finally(() => {

@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
+import { execa, type ResultPromise } from 'execa';
+import { CLI_BIN } from '../support/cli.ts';
 import { seededRandom, type Random } from '../../src/emulator/random.ts';
 import type { GcpKmsKeySource } from '../../src/keys/gcp-kms.ts';
 import { decryptFile } from '../../src/rekey/transform.ts';
@@ -54,6 +55,23 @@ export async function writeSecretFiles(repo: KmsRepo, key: string, count: number
     files.push({ path: relative, document, plaintext, before });
   }
   return files;
+}
+
+/** A `sops-rekey` child process: no hang can outlast this. */
+export const CHILD_TIMEOUT_MS = 30_000;
+
+/**
+ * `sops-rekey ARGS...` as users run it (`bin/sops-rekey.js` in a child process), with an
+ * environment built from nothing but the emulator's address, so no developer key can help it.
+ * Never rejects: the exit code or the signal is in the result; `kill` works on the promise.
+ */
+export function sopsRekey(repo: KmsRepo, args: readonly string[]): ResultPromise<{ reject: false; timeout: number }> {
+  return execa(process.execPath, [CLI_BIN, ...args], {
+    extendEnv: false,
+    env: { PATH: process.env.PATH ?? '', LC_ALL: 'C', HOME: repo.dir, KMS_EMULATOR_HOST: repo.emulator.host },
+    reject: false,
+    timeout: CHILD_TIMEOUT_MS,
+  }) as ResultPromise<{ reject: false; timeout: number }>;
 }
 
 export type FileVerdict =
@@ -111,10 +129,10 @@ export async function markTmp(root = tmpdir()): Promise<TmpMark> {
 
 /**
  * Files under the temp dir created or changed since `mark` (`find -newer`, also by change time so
- * a file whose mtime was set back is still found) that contain `needle`. The run's own files are
- * small; each is read in full.
+ * a file whose mtime was set back is still found) that contain one of `needles`. The run's own
+ * files are small; each is read in full. Ends the mark.
  */
-export async function tmpFilesContaining(mark: TmpMark, needle: string): Promise<{ hits: string[]; searched: number }> {
+export async function tmpFilesContaining(mark: TmpMark, ...needles: readonly string[]): Promise<{ hits: string[]; searched: number }> {
   const prune = NOT_OURS.flatMap((name, i) => [...(i > 0 ? ['-o'] : []), '-name', name]);
   const found = await execa(
     'find',
@@ -128,17 +146,18 @@ export async function tmpFilesContaining(mark: TmpMark, needle: string): Promise
     const bytes = await readFile(file).catch(() => undefined);
     if (bytes === undefined) continue; // removed since, by its owner
     searched += 1;
-    if (bytes.includes(needle)) hits.push(file);
+    if (needles.some((needle) => bytes.includes(needle))) hits.push(file);
   }
   await rm(path.dirname(mark.marker), { recursive: true, force: true });
   return { hits, searched };
 }
 
 /**
- * Commits the work tree as a user would after a run, then searches every object of the repository
- * (blobs, trees, commits, uncompressed by `git cat-file`) for `needle`; returns the object count.
+ * Commits the work tree (or only `paths`) as a user would after a run, then searches every object
+ * of the repository (blobs, trees, commits, uncompressed by `git cat-file`) for `needle`; returns
+ * the object count.
  */
-export async function gitObjectsContaining(dir: string, needle: string): Promise<{ hit: boolean; objects: number }> {
+export async function gitObjectsContaining(dir: string, needle: string, paths?: readonly string[]): Promise<{ hit: boolean; objects: number }> {
   const git = (args: readonly string[], options: { lines?: boolean } = {}) =>
     execa('git', ['-c', 'core.hooksPath=/dev/null', '-c', 'commit.gpgsign=false', ...args], {
       cwd: dir,
@@ -147,7 +166,7 @@ export async function gitObjectsContaining(dir: string, needle: string): Promise
       maxBuffer: 1024 * 1024 * 1024,
       ...options,
     });
-  await git(['add', '--all']);
+  await git(paths ? ['add', '--', ...paths] : ['add', '--all']);
   await git(['commit', '--quiet', '--allow-empty', '--no-verify', '-m', 'after the run']);
   const all = await git(['cat-file', '--batch-all-objects', '--batch']);
   const out = Buffer.from(all.stdout);
