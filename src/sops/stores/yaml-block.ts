@@ -76,9 +76,18 @@ class BlockReader {
   private at = 0;
   /** Start of the line holding the content `peek` last returned. */
   private lineStart = 0;
+  /**
+   * Whether the text has a `#` at all. Without one there are no comments to place, and the
+   * bookkeeping comment placement needs (owners, item starts, containers) is skipped.
+   */
+  private readonly commented: boolean;
+  /** The first `#` at or after the last plain scalar's start (`Infinity`: none). */
+  private hashAt = -1;
 
   constructor(text: string) {
     this.text = text;
+    this.commented = text.includes('#');
+    if (!this.commented) this.hashAt = Infinity;
   }
 
   read(): ReadYaml {
@@ -195,14 +204,19 @@ class BlockReader {
 
       const value = this.afterIndicator(keyEnd + 1, mapping, column, indent);
       const entry: Entry = { kind: 'entry', key, value };
-      this.index.owners.push({ start: keyStart, container: mapping, item: entry, kind: 'key' });
       mapping.items.push(entry);
-      this.index.sortKeys.set(entry, keyStart);
-      this.index.sortKeys.set(value, keyStart);
-      this.index.itemStarts.set(keyStart, { container: mapping, item: entry, column });
+      if (this.commented) {
+        this.index.owners.push({ start: keyStart, container: mapping, item: entry, kind: 'key' });
+        this.index.sortKeys.set(entry, keyStart);
+        this.index.sortKeys.set(value, keyStart);
+        this.index.itemStarts.set(keyStart, { container: mapping, item: entry, column });
+      } else if (parent === undefined && key === 'sops') {
+        // The metadata block's layout starts at its key.
+        this.index.sortKeys.set(entry, keyStart);
+      }
       keyStart = undefined;
     }
-    this.index.containers.set(mapping, { parent, indent, flow: false });
+    if (this.commented) this.index.containers.set(mapping, { parent, indent, flow: false });
     return mapping;
   }
 
@@ -228,12 +242,14 @@ class BlockReader {
       } else {
         value = this.scalarValue(p, sequence, dash - lineStart);
       }
-      this.index.owners.push({ start: dash, container: sequence, item: value, kind: 'dash' });
       sequence.items.push(value);
-      this.index.sortKeys.set(value, dash);
-      this.index.itemStarts.set(dash, { container: sequence, item: value, column: indent });
+      if (this.commented) {
+        this.index.owners.push({ start: dash, container: sequence, item: value, kind: 'dash' });
+        this.index.sortKeys.set(value, dash);
+        this.index.itemStarts.set(dash, { container: sequence, item: value, column: indent });
+      }
     }
-    this.index.containers.set(sequence, { parent, indent, flow: false });
+    if (this.commented) this.index.containers.set(sequence, { parent, indent, flow: false });
     return sequence;
   }
 
@@ -268,7 +284,7 @@ class BlockReader {
     if (next && next.indent === indent && this.isDash(next.at)) return this.sequence(indent, mapping);
     // `key:` alone: a null value, which the `yaml` package places after the `:` and its spaces.
     const value: Null = { kind: 'null' };
-    this.index.owners.push({ start: r, container: mapping, item: value, kind: 'value' });
+    if (this.commented) this.index.owners.push({ start: r, container: mapping, item: value, kind: 'value' });
     return value;
   }
 
@@ -312,9 +328,13 @@ class BlockReader {
     } else {
       if (!isPlainStart(c, text.charCodeAt(p + 1))) throw UNSUPPORTED;
       // The value ends at a comment (` #`) or at the line's end.
-      end = p;
-      for (let ch = c; !Number.isNaN(ch) && ch !== NEWLINE; ch = text.charCodeAt(++end)) {
-        if (ch === HASH && text.charCodeAt(end - 1) === SPACE) break;
+      const lineEnd = this.lineEnd(p);
+      end = lineEnd;
+      for (let hash = this.hashFrom(p); hash < lineEnd; hash = this.hashFrom(hash + 1)) {
+        if (text.charCodeAt(hash - 1) === SPACE) {
+          end = hash;
+          break;
+        }
       }
       while (text.charCodeAt(end - 1) === SPACE) end--;
       raw = text.slice(p, end);
@@ -327,7 +347,7 @@ class BlockReader {
     const result: Scalar | Null =
       typed === null ? { kind: 'null' } : { kind: 'scalar', value: typed, origin: { span: { start: p, end }, value: typed } };
     if (result.kind === 'scalar') this.places.set(result, { flow: false, parentColumn, raw });
-    this.index.owners.push({ start: p, container, item: result, kind: container.kind === 'map' ? 'value' : 'item' });
+    if (this.commented) this.index.owners.push({ start: p, container, item: result, kind: container.kind === 'map' ? 'value' : 'item' });
     return result;
   }
 
@@ -335,8 +355,20 @@ class BlockReader {
   private emptyFlow(p: number, container: Container, kind: 'seq' | 'map'): Mapping | Sequence {
     this.restOfLine(p + 2);
     const result: Mapping | Sequence = kind === 'seq' ? { kind: 'seq', items: [] } : { kind: 'map', items: [] };
-    this.index.containers.set(result, { parent: container, indent: -1, flow: true });
+    if (this.commented) this.index.containers.set(result, { parent: container, indent: -1, flow: true });
     return result;
+  }
+
+  /**
+   * The first `#` at or after `from`. Plain scalars are read in source order, so the position found
+   * for one serves the following ones until they pass it: the text is searched once in all.
+   */
+  private hashFrom(from: number): number {
+    if (this.hashAt < from) {
+      const at = this.text.indexOf('#', from);
+      this.hashAt = at === -1 ? Infinity : at;
+    }
+    return this.hashAt;
   }
 
   /** After a scalar ending at `end`: spaces, then a comment or the line's end. Moves to the next line. */
@@ -404,7 +436,7 @@ class BlockReader {
     const typed: ScalarValue = { type: 'str', value: raw };
     const result: Scalar = { kind: 'scalar', value: typed, origin: { span: { start: p, end: lastContentEnd }, value: typed } };
     this.places.set(result, { flow: false, parentColumn, raw });
-    this.index.owners.push({ start: p, container, item: result, kind: container.kind === 'map' ? 'value' : 'item' });
+    if (this.commented) this.index.owners.push({ start: p, container, item: result, kind: container.kind === 'map' ? 'value' : 'item' });
     return result;
   }
 }
