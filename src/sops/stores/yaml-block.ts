@@ -453,11 +453,12 @@ function isKeyChar(c: number): boolean {
 
 /**
  * Whether a plain scalar may start with `c` (followed by `next`) without the general reader: no
- * indicator characters, except `-` before a digit or `.` (`-1`, `-.5`).
+ * indicator characters, except `-` before a non-blank character (`-1`, `-x`: YAML allows it in
+ * block context, and random base64url values start so one time in 64).
  */
 function isPlainStart(c: number, next: number): boolean {
   if (Number.isNaN(c) || c === SPACE || c === NEWLINE) return false;
-  if (c === DASH) return (next >= 0x30 && next <= 0x39) || next === 0x2e;
+  if (c === DASH) return !Number.isNaN(next) && next !== SPACE && next !== NEWLINE;
   // ? : , [ ] { } # & * ! | > ' " % @ `
   return !'?:,[]{}#&*!|>\'"%@`'.includes(String.fromCharCode(c));
 }

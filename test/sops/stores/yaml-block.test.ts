@@ -110,7 +110,7 @@ const SCALARS = [
   'value', 'hello world', 'ENC[AES256_GCM,data:AbC=,iv:dGVzdA==,tag:eA==,type:str]', '-1', '-.5', '0x1F', '0o17', '017', '1_000',
   '1.5', '1e3', '.inf', '-.Inf', '.nan', '~', 'null', 'Null', 'true', 'False', 'yes', '2024-01-02', '2001-12-14t21:59:43.10-05:00',
   '"quoted"', '""', "'single'", "'it''s'", "''", '"with \\" escape"', 'a: b', 'x #not a comment', 'a#b', 'a:b', 'http://x/y?z=1',
-  '- x', '[1, 2]', '[]', '{}', '{a: 1}', '&anchor v', '*alias', '!!str 1', '99999999999999999999', '9223372036854775807',
+  '- x', '-x', '--', '---', '-_a', '-#', '-', '[1, 2]', '[]', '{}', '{a: 1}', '&anchor v', '*alias', '!!str 1', '99999999999999999999', '9223372036854775807',
   '-9223372036854775809', 'é ü', '@at', '`tick', '%pct', '?q', ':c', ',comma', 'trailing  ', '"unterminated', "'unterminated",
 ];
 const COMMENTS = ['# note', '#', '#  spaced  ', '# a: b', '#ENC[AES256_GCM,data:eA==,iv:eA==,tag:eA==,type:comment]'];
