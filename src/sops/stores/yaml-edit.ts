@@ -20,8 +20,11 @@ interface Edit {
 
 export type EditMode = { readonly kind: 'encrypted'; readonly metadata: RawObject } | { readonly kind: 'plain' };
 
-/** The source text of `file` with `branches` (the file's tree, mutated) and the `sops` blocks applied. */
-export function editSource(file: LoadedFile, branches: readonly Mapping[], mode: EditMode): string {
+/**
+ * The source of `file` with `branches` (the file's tree, mutated) and the `sops` blocks applied,
+ * as UTF-8 bytes.
+ */
+export function editSource(file: LoadedFile, branches: readonly Mapping[], mode: EditMode): Uint8Array {
   const layout = file.layout;
   if (!isYamlLayout(layout)) throw new SopsFormatError('yaml-not-a-yaml-file', 'the file was not read by the YAML store');
   if (branches.length !== layout.documents.length) {
@@ -156,14 +159,57 @@ function changed(node: Node): boolean {
   }
 }
 
-function apply(text: string, edits: Edit[]): string {
+/**
+ * The source with the edits applied, encoded as UTF-8 straight into one buffer: building the text
+ * first (a rope of two pieces per changed value, then flattened to encode it) would hold a second
+ * copy of a large file and leave garbage proportional to it.
+ */
+function apply(text: string, edits: Edit[]): Uint8Array {
   edits.sort((a, b) => a.start - b.start || a.end - b.end);
-  let out = '';
+  // The output's length in UTF-16 units: its exact UTF-8 length when it is all ASCII, as sops files are.
+  let units = text.length;
   let at = 0;
   for (const edit of edits) {
     if (edit.start < at) throw new SopsFormatError('yaml-overlapping-edit', 'two changed YAML nodes share source text');
-    out += text.slice(at, edit.start) + edit.text;
+    units += edit.text.length - (edit.end - edit.start);
     at = edit.end;
   }
-  return out + text.slice(at);
+  const out = new Utf8Writer(units);
+  at = 0;
+  for (const edit of edits) {
+    out.write(text.slice(at, edit.start));
+    out.write(edit.text);
+    at = edit.end;
+  }
+  out.write(text.slice(at));
+  return out.bytes();
+}
+
+/** Appends strings as UTF-8 to a buffer that grows only when non-ASCII text makes it too small. */
+class Utf8Writer {
+  private static readonly encoder = new TextEncoder();
+  private buffer: Uint8Array;
+  private written = 0;
+
+  constructor(capacity: number) {
+    this.buffer = new Uint8Array(capacity);
+  }
+
+  write(piece: string): void {
+    let rest = piece;
+    for (;;) {
+      const { read, written } = Utf8Writer.encoder.encodeInto(rest, this.buffer.subarray(this.written));
+      this.written += written;
+      if (read === rest.length) return;
+      rest = rest.slice(read);
+      // A UTF-16 unit takes at most 3 bytes.
+      const grown = new Uint8Array(Math.max(this.buffer.length * 2, this.written + rest.length * 3));
+      grown.set(this.buffer.subarray(0, this.written));
+      this.buffer = grown;
+    }
+  }
+
+  bytes(): Uint8Array {
+    return this.written === this.buffer.length ? this.buffer : this.buffer.slice(0, this.written);
+  }
 }

@@ -31,11 +31,11 @@ export const yamlStore: Store = {
   },
 
   emitEncrypted(file: LoadedFile, metadata: RawObject): Uint8Array {
-    return encode(editSource(file, file.tree.branches, { kind: 'encrypted', metadata }));
+    return editSource(file, file.tree.branches, { kind: 'encrypted', metadata });
   },
 
   emitPlain(tree: Tree, file?: LoadedFile): Uint8Array {
-    if (file) return encode(editSource(file, tree.branches, { kind: 'plain' }));
+    if (file) return editSource(file, tree.branches, { kind: 'plain' });
     return encode(tree.branches.map((branch) => renderDocument(branch)).join('---\n'));
   },
 };

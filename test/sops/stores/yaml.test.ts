@@ -251,6 +251,18 @@ describe('writing an encrypted file', () => {
     );
   });
 
+  it('writes non-ASCII text as UTF-8, around values rewritten longer or shorter', () => {
+    const source = `# café\ngrüße: ü\nplain: x\nemoji: 😀 # ok\n`;
+    const file = yamlStore.parsePlain(utf8(source));
+    scalar(file.tree, 'grüße').value = { type: 'str', value: 'ünïcödé 😀😀😀 ∑' };
+    scalar(file.tree, 'plain').value = { type: 'str', value: '日本語のテキスト' };
+    scalar(file.tree, 'emoji').value = { type: 'str', value: 'a' };
+    const bytes = yamlStore.emitPlain(file.tree, file);
+    const expected = `# café\ngrüße: ünïcödé 😀😀😀 ∑\nplain: 日本語のテキスト\nemoji: a # ok\n`;
+    expect(text(bytes)).toBe(expected);
+    expect(bytes.length).toBe(utf8(expected).length);
+  });
+
   it('refuses to write nodes that have no source position', () => {
     const file = yamlStore.parsePlain(utf8('a: 1\n'));
     const root = file.tree.branches[0] as Mapping;
