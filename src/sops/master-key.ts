@@ -44,6 +44,9 @@ export function withEnc(key: MasterKey, enc: string): MasterKey {
   return { type: key.type, fields: { ...key.fields, enc } };
 }
 
+/** A field as text; a mapping or list where a scalar belongs names nothing (and must not throw). */
 function text(value: RawValue | undefined): string {
-  return typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  return '';
 }

@@ -58,3 +58,11 @@ describe('sops metadata', () => {
     expect(() => macAad('yesterday')).toThrow(/RFC 3339/);
   });
 });
+
+describe('master key names', () => {
+  it('names a key whose field holds a mapping without throwing (found by fuzzing)', async () => {
+    const { masterKeyId } = await import('../../src/sops/master-key.ts');
+    const key = { type: 'kms' as const, fields: { arn: 'arn:aws:kms:us-east-1:1:key/x', enc: 'abc', role: { toString: 1, valueOf: 1 } } };
+    expect(masterKeyId(key)).toBe('arn:aws:kms:us-east-1:1:key/x');
+  });
+});
