@@ -53,20 +53,26 @@ export interface RekeyResult {
 /** `sops rotate`: a fresh data key, every value re-encrypted with fresh IVs, every master key re-wrapped. */
 export async function rotateFile(bytes: Uint8Array, name: string, sources: KeySources, options: RekeyOptions = {}): Promise<RekeyResult> {
   return inFile(name, async () => {
-    const file = readSopsFile(bytes, name, options.format);
-    const { dataKey } = await recoverDataKey(file.metadata, sources);
-    const before = decryptTree(file.loaded.tree, dataKey, file.metadata, file.format);
-
-    const freshKey = newDataKey();
-    const { keyGroups, wrapped } = await wrapGroupSecrets(file.metadata, secretsForNewDataKey(file.metadata, freshKey), sources, options);
-    const lastModified = lastModifiedAt(options.now ?? new Date());
-    const { mac } = encryptTree(file.loaded.tree, freshKey, file.metadata, file.format, lastModified);
-    const metadata: SopsMetadata = { ...file.metadata, keyGroups, lastModified, mac };
-    const out = storeFor(file.format).emitEncrypted(file.loaded, metadataToRaw(metadata));
-
-    verifyRekeyed(out, name, file.format, { dataKey: freshKey, fingerprint: before.fingerprint, metadata, wrapped, options });
-    return { bytes: out, wrapped };
+    const { out, format, expected } = await reencrypt(bytes, name, sources, options);
+    // The old tree is out of reach by now, so the read-back below does not hold two trees at once.
+    verifyRekeyed(out, name, format, expected);
+    return { bytes: out, wrapped: expected.wrapped };
   });
+}
+
+async function reencrypt(bytes: Uint8Array, name: string, sources: KeySources, options: RekeyOptions) {
+  const file = readSopsFile(bytes, name, options.format);
+  const { dataKey } = await recoverDataKey(file.metadata, sources);
+  const before = decryptTree(file.loaded.tree, dataKey, file.metadata, file.format);
+
+  const freshKey = newDataKey();
+  const { keyGroups, wrapped } = await wrapGroupSecrets(file.metadata, secretsForNewDataKey(file.metadata, freshKey), sources, options);
+  const lastModified = lastModifiedAt(options.now ?? new Date());
+  const { mac } = encryptTree(file.loaded.tree, freshKey, file.metadata, file.format, lastModified);
+  const metadata: SopsMetadata = { ...file.metadata, keyGroups, lastModified, mac };
+  const out = storeFor(file.format).emitEncrypted(file.loaded, metadataToRaw(metadata));
+  const expected: Expected = { dataKey: freshKey, fingerprint: before.fingerprint, metadata, wrapped, options };
+  return { out, format: file.format, expected };
 }
 
 /**
