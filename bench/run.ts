@@ -9,6 +9,7 @@ const BENCHMARKS: Record<string, () => Promise<{ run: Benchmark }>> = {
   'sops engine: rotate': () => import('./sops-rotate.ts'),
   'Cloud KMS: unwrap throughput': () => import('./kms-unwrap.ts'),
   'rekey: scan a repository': () => import('./scan.ts'),
+  'GitHub App: webhooks under load, reconcile 200 repositories': () => import('./github-app.ts'),
 };
 
 const only = process.argv.slice(2);

@@ -49,6 +49,11 @@ export interface RecordedRequest {
   /** Logical clock ticks (not time): `start < end`; two requests overlapped if their spans did. */
   readonly start: number;
   readonly end: number;
+  /**
+   * Wall-clock epoch ms (sub-millisecond) when the request arrived, before any injected latency:
+   * what GitHub would see when measuring a client's request rate.
+   */
+  readonly receivedAtMs: number;
 }
 
 export interface GitHubStandIn {
@@ -98,6 +103,7 @@ export async function startGitHubStandIn(options: StandInOptions): Promise<GitHu
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const start = ++clock;
+    const receivedAtMs = performance.timeOrigin + performance.now();
     const parsed = new URL(req.url ?? '/', url);
     const method = req.method ?? 'GET';
     let body: unknown;
@@ -132,6 +138,7 @@ export async function startGitHubStandIn(options: StandInOptions): Promise<GitHu
           caller,
           start,
           end: ++clock,
+          receivedAtMs,
         });
         send(res, reply);
       });
