@@ -70,6 +70,8 @@ interface Content {
 class BlockReader {
   private readonly text: string;
   private readonly places = new Map<Scalar, ScalarPlace>();
+  /** One place per column for the scalars that need no text of their own (all but timestamps). */
+  private readonly sharedPlaces: ScalarPlace[] = [];
   private readonly index = new SourceIndex();
   private readonly comments: CommentToken[] = [];
   /** Start of the first line not read yet (or, right after `peek`, of the content line found). */
@@ -346,9 +348,18 @@ class BlockReader {
 
     const result: Scalar | Null =
       typed === null ? { kind: 'null' } : { kind: 'scalar', value: typed, origin: { span: { start: p, end }, value: typed } };
-    if (result.kind === 'scalar') this.places.set(result, { flow: false, parentColumn, raw });
+    if (result.kind === 'scalar') this.places.set(result, typed?.type === 'time' ? { flow: false, parentColumn, raw } : this.place(parentColumn));
     if (this.commented) this.index.owners.push({ start: p, container, item: result, kind: container.kind === 'map' ? 'value' : 'item' });
     return result;
+  }
+
+  private place(parentColumn: number): ScalarPlace {
+    let place = this.sharedPlaces[parentColumn];
+    if (place === undefined) {
+      place = { flow: false, parentColumn };
+      this.sharedPlaces[parentColumn] = place;
+    }
+    return place;
   }
 
   /** `[]` or `{}` (older sops metadata writes `kms: []`): an empty flow collection. */
@@ -435,7 +446,7 @@ class BlockReader {
     const raw = lines.join('\n') + (strip ? '' : '\n');
     const typed: ScalarValue = { type: 'str', value: raw };
     const result: Scalar = { kind: 'scalar', value: typed, origin: { span: { start: p, end: lastContentEnd }, value: typed } };
-    this.places.set(result, { flow: false, parentColumn, raw });
+    this.places.set(result, this.place(parentColumn));
     if (this.commented) this.index.owners.push({ start: p, container, item: result, kind: container.kind === 'map' ? 'value' : 'item' });
     return result;
   }

@@ -110,18 +110,20 @@ function sopsBlock(lines: LineIndex, keyStart: number): DocumentLayout['sops'] {
   return { span: { start: keyStart, end }, column, lineStart: lines.lineStart(keyStart), lineEnd: end };
 }
 
-/** End of the document's last line that is neither blank nor a `---` / `...` marker. */
+/**
+ * End of the document's last line that is neither blank nor a `...` marker. Scans back from the
+ * document's end, so a large document costs only its trailing lines.
+ */
 function documentEnd(lines: LineIndex, from: number, to: number): number {
   const text = lines.text;
-  let last = from;
-  let lineStart = from;
-  while (lineStart < to) {
+  if (to <= from) return from;
+  // The lines considered start at `from` and after every line break before `to`.
+  let lineStart = Math.max(from, lines.lineStart(to - 1));
+  for (;;) {
     const lineEnd = lines.lineEnd(lineStart);
     const line = text.slice(lineStart, lineEnd).trim();
-    if (line !== '' && line !== '...') last = lineEnd;
-    const nl = text.indexOf('\n', lineStart);
-    if (nl === -1) break;
-    lineStart = nl + 1;
+    if (line !== '' && line !== '...') return lineEnd;
+    if (lineStart === from) return from;
+    lineStart = Math.max(from, lines.lineStart(lineStart - 1));
   }
-  return last;
 }

@@ -187,29 +187,29 @@ function apply(text: string, edits: Edit[]): Uint8Array {
 
 /** Appends strings as UTF-8 to a buffer that grows only when non-ASCII text makes it too small. */
 class Utf8Writer {
-  private static readonly encoder = new TextEncoder();
-  private buffer: Uint8Array;
+  private buffer: Buffer;
   private written = 0;
 
   constructor(capacity: number) {
-    this.buffer = new Uint8Array(capacity);
+    this.buffer = Buffer.alloc(capacity);
   }
 
   write(piece: string): void {
-    let rest = piece;
-    for (;;) {
-      const { read, written } = Utf8Writer.encoder.encodeInto(rest, this.buffer.subarray(this.written));
-      this.written += written;
-      if (read === rest.length) return;
-      rest = rest.slice(read);
-      // A UTF-16 unit takes at most 3 bytes.
-      const grown = new Uint8Array(Math.max(this.buffer.length * 2, this.written + rest.length * 3));
-      grown.set(this.buffer.subarray(0, this.written));
-      this.buffer = grown;
+    // A UTF-16 unit takes at most 3 bytes; only near the end is the exact length worth computing.
+    if (this.buffer.length - this.written < piece.length * 3) {
+      const needed = this.written + Buffer.byteLength(piece);
+      if (needed > this.buffer.length) {
+        const grown = Buffer.alloc(Math.max(this.buffer.length * 2, needed));
+        this.buffer.copy(grown, 0, 0, this.written);
+        this.buffer = grown;
+      }
     }
+    // Written in place: no view object per piece.
+    this.written += this.buffer.write(piece, this.written, 'utf8');
   }
 
+  /** The bytes written, as a plain `Uint8Array` over the same memory. */
   bytes(): Uint8Array {
-    return this.written === this.buffer.length ? this.buffer : this.buffer.slice(0, this.written);
+    return new Uint8Array(this.buffer.buffer, this.buffer.byteOffset, this.written);
   }
 }

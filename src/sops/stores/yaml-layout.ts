@@ -13,8 +13,11 @@ export interface ScalarPlace {
    * place is indented from there.
    */
   readonly parentColumn: number;
-  /** The scalar's text before typing (unquoted, unescaped, folded). */
-  readonly raw: string;
+  /**
+   * A timestamp's text before typing (unquoted, unescaped, folded): sops keeps the metadata's
+   * timestamps as written. Absent for every other scalar, so most scalars can share one place.
+   */
+  readonly raw?: string;
 }
 
 /** A collection reached through an alias (`*name`): a copy in the tree, one `*name` in the text. */

@@ -197,7 +197,7 @@ class Builder {
     if (resolved === null) return { kind: 'null' };
     const span = this.scalarSpan(node);
     const scalar: Scalar = { kind: 'scalar', value: resolved, origin: { span, value: resolved } };
-    this.places.set(scalar, { flow, parentColumn, raw });
+    this.places.set(scalar, resolved.type === 'time' ? { flow, parentColumn, raw } : { flow, parentColumn });
     return scalar;
   }
 
@@ -227,7 +227,8 @@ class Builder {
       this.spend(1);
       const copy: Scalar = { kind: 'scalar', value: target.value, origin: { span, value: target.value } };
       const place = this.places.get(target);
-      this.places.set(copy, { flow: place?.flow ?? false, parentColumn: this.lines.column(span.start), raw: place?.raw ?? '' });
+      const parentColumn = this.lines.column(span.start);
+      this.places.set(copy, { flow: place?.flow ?? false, parentColumn, ...(place?.raw !== undefined ? { raw: place.raw } : {}) });
       this.aliasScalars.set(copy, target);
       return copy;
     }
