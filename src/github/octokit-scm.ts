@@ -5,7 +5,7 @@
  */
 import type { ProbotOctokit } from 'probot';
 import { shallowClone } from './clone.ts';
-import type { CommitInfo, FileChange, IssueInfo, NewPull, PullInfo, RepositoryInfo, Scm } from './scm.ts';
+import type { CheckRunInfo, CommitInfo, FileChange, IssueInfo, NewPull, PullInfo, RepositoryInfo, Scm } from './scm.ts';
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 
@@ -114,6 +114,37 @@ export function octokitScm(options: OctokitScmOptions): Scm {
 
     async updateIssue(number, fields) {
       await octokit.rest.issues.update({ ...repo, issue_number: number, ...fields });
+    },
+
+    async checkRunsFor(sha, checkName) {
+      // Filtered by name here too: a GitHub App only sees its own runs' outputs, but the list
+      // holds every app's runs.
+      const { data } = await octokit.rest.checks.listForRef({ ...repo, ref: sha, check_name: checkName, filter: 'latest', per_page: 100 });
+      return data.check_runs
+        .filter((run) => run.name === checkName)
+        .sort((a, b) => b.id - a.id)
+        .map((run): CheckRunInfo => ({ id: run.id, conclusion: run.conclusion, title: run.output.title ?? '', summary: run.output.summary ?? '' }));
+    },
+
+    async createCheckRun(run) {
+      await octokit.rest.checks.create({
+        ...repo,
+        name: run.name,
+        head_sha: run.headSha,
+        status: 'completed',
+        conclusion: run.conclusion,
+        output: { title: run.title, summary: run.summary },
+      });
+    },
+
+    async updateCheckRun(id, output) {
+      await octokit.rest.checks.update({
+        ...repo,
+        check_run_id: id,
+        status: 'completed',
+        conclusion: output.conclusion,
+        output: { title: output.title, summary: output.summary },
+      });
     },
   };
 }

@@ -15,6 +15,7 @@ import { KeyInventoryReader } from '../kms/inventory.ts';
 import { applyPlan } from '../rekey/apply.ts';
 import { runRekeyJob } from '../rekey/job.ts';
 import { toReport } from '../rekey/report.ts';
+import { configCheckRun, publishCheckRun, reportCheckRun } from './check-run.ts';
 import { ConfigError } from './config-error.ts';
 import { loadConfig, type ConfigReader } from './config.ts';
 import { tickedActions, type PullStatus } from './dashboard.ts';
@@ -74,7 +75,9 @@ export async function runRepository(options: RekeyRunnerOptions, repo: RepoRef, 
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     const written = await publishConfigIssue(scm, error, ['sops-rekey']);
-    log.warn({ reason, issue: written, fields: error.issues.map((i) => i.path) }, 'invalid configuration; nothing written');
+    const head = await scm.branchHead(info.defaultBranch);
+    const check = head ? await publishCheckRun(scm, head.sha, configCheckRun(error)) : 'no-branch';
+    log.warn({ reason, issue: written, check, fields: error.issues.map((i) => i.path) }, 'invalid configuration; nothing written');
     return { status: 'config-error' };
   }
   if (await closeConfigIssue(scm)) log.info({}, 'configuration valid again; closed the action-required issue');
@@ -131,7 +134,8 @@ export async function runRepository(options: RekeyRunnerOptions, repo: RepoRef, 
       log.info({ reason, pull: outcome.kind, wrote, files: rotation.files.length }, 'rotation pull request checked');
     }
     const written = await publishDashboard({ scm, existing: dashboard, handled, labels: settings.labels, report, pull, failed });
-    log.info({ reason, dashboard: written, files: report.files.length, failed: failed.length }, 'repository processed');
+    const check = await publishCheckRun(scm, baseSha, reportCheckRun(report, pull));
+    log.info({ reason, dashboard: written, check, files: report.files.length, failed: failed.length }, 'repository processed');
     return { status: 'done', pull };
   } finally {
     await rm(dir, { recursive: true, force: true });

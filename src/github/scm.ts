@@ -52,6 +52,22 @@ export interface NewPull {
   readonly labels: readonly string[];
 }
 
+/** A check run of the app on a commit. */
+export interface CheckRunInfo {
+  readonly id: number;
+  readonly conclusion: string | null;
+  readonly title: string;
+  readonly summary: string;
+}
+
+export interface NewCheckRun {
+  readonly name: string;
+  readonly headSha: string;
+  readonly conclusion: 'success' | 'neutral' | 'failure';
+  readonly title: string;
+  readonly summary: string;
+}
+
 /** GitHub and git for one repository of one installation. */
 export interface Scm {
   repository(): Promise<RepositoryInfo>;
@@ -80,4 +96,10 @@ export interface Scm {
   getIssue(number: number): Promise<IssueInfo>;
   createIssue(issue: { readonly title: string; readonly body: string; readonly labels: readonly string[] }): Promise<IssueInfo>;
   updateIssue(number: number, fields: { readonly title?: string; readonly body?: string; readonly state?: 'open' | 'closed' }): Promise<void>;
+  /** Check runs named `name` on commit `sha`, newest first. */
+  checkRunsFor(sha: string, name: string): Promise<CheckRunInfo[]>;
+  /** A completed check run on `headSha`. */
+  createCheckRun(run: NewCheckRun): Promise<void>;
+  /** Rewrites a completed check run's conclusion and output. */
+  updateCheckRun(id: number, output: Pick<NewCheckRun, 'conclusion' | 'title' | 'summary'>): Promise<void>;
 }

@@ -179,7 +179,11 @@ describe('a push to the default branch of a repository with stale SOPS files', (
     expect(pulls('app')).toHaveLength(1);
     expect(pr.state).toBe('closed');
     const writes = writesSince(from);
-    expect(writes.map((w) => `${w.method} ${w.path}`)).toEqual([`PATCH /repos/acme/app/issues/${issues('app')[0]!.number}`]);
+    // The dashboard and the check run say so; nothing else is written.
+    expect(writes.map((w) => `${w.method} ${w.path}`)).toEqual([
+      `PATCH /repos/acme/app/issues/${issues('app')[0]!.number}`,
+      expect.stringMatching(/^PATCH \/repos\/acme\/app\/check-runs\/\d+$/),
+    ]);
     expect(issues('app')[0]!.body).toContain(`#${pr.number} was closed without merging`);
   });
 });
@@ -246,7 +250,7 @@ describe('a branch that carries someone else\'s commit', () => {
     expect(world.queue.failures).toEqual([]);
     expect(await repo.git.resolve(`refs/heads/${branch}`)).toBe(theirs);
     expect(pulls('taken')).toEqual([]);
-    expect(writesSince(from).map((w) => `${w.method} ${w.path}`)).toEqual(['POST /repos/acme/taken/issues']);
+    expect(writesSince(from).map((w) => `${w.method} ${w.path}`)).toEqual(['POST /repos/acme/taken/issues', 'POST /repos/acme/taken/check-runs']);
     expect(issues('taken')[0]!.body).toContain(`The branch \`${branch}\` has commits sops-rekey did not make`);
   });
 });

@@ -45,10 +45,11 @@ export interface RekeyWorld {
   readonly jobs: { repo: string; reason: string }[];
   deliver(event: string, payload: object, secret?: string): Promise<WebhookResult>;
   /**
-   * Encrypts plaintext files for `key` (default the world's key), wrapped by its version 1, and
+   * Encrypts plaintext files for `key` (default the world's key), wrapped by its `version`
+   * (default 1), and
    * also for the age identity the app holds when `withAge`.
    */
-  encrypt(files: Record<string, string>, options?: { key?: string; withAge?: boolean }): Promise<Record<string, Buffer>>;
+  encrypt(files: Record<string, string>, options?: { key?: string; withAge?: boolean; version?: number }): Promise<Record<string, Buffer>>;
   close(): Promise<void>;
 }
 
@@ -133,7 +134,7 @@ export async function startRekeyWorld(): Promise<RekeyWorld> {
       await queue.onIdle();
       return result;
     },
-    async encrypt(files, { key: cryptoKey = key, withAge = false } = {}) {
+    async encrypt(files, { key: cryptoKey = key, withAge = false, version = 1 } = {}) {
       const out: Record<string, Buffer> = {};
       for (const [path, text] of Object.entries(files)) {
         const result = await encryptFile(Buffer.from(text), path, sources, {
@@ -144,7 +145,7 @@ export async function startRekeyWorld(): Promise<RekeyWorld> {
               ...(withAge ? [{ type: 'age' as const, fields: { recipient: ageRecipient } }] : []),
             ],
           ],
-          gcpVersionFor: () => `${cryptoKey}/cryptoKeyVersions/1`,
+          gcpVersionFor: () => `${cryptoKey}/cryptoKeyVersions/${version}`,
           now: new Date(clock.now()),
         });
         out[path] = Buffer.from(result.bytes);

@@ -71,7 +71,11 @@ export function checkRoutes(ctx: RouteContext): Route[] {
       const repo = repoOf(ctx, req);
       const ref = req.params.ref ?? '';
       const sha = (await repo.git.resolve(`refs/heads/${ref}`)) ?? (await repo.git.resolve(ref));
-      const runs = [...repo.checkRuns.values()].filter((run) => run.headSha === sha).map(json);
+      const name = req.query.get('check_name');
+      const runs = [...repo.checkRuns.values()]
+        .filter((run) => run.headSha === sha && (name === null || run.name === name))
+        .sort((a, b) => b.id - a.id)
+        .map(json);
       return { status: 200, body: { total_count: runs.length, check_runs: runs } };
     }),
   ];
