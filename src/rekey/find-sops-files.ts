@@ -75,12 +75,14 @@ type ReadResult =
 
 /**
  * Reads a discovered file again, defensively: the tree may have changed since it was listed.
- * `O_NOFOLLOW` refuses a file that became a symlink, and the size is checked on the open file.
+ * `O_NOFOLLOW` refuses a file that became a symlink, `O_NONBLOCK` keeps a file that became a FIFO
+ * from blocking the open until some writer comes (it changes nothing for a regular file), and the
+ * type and size are checked on the open file.
  */
 export async function readTextCandidate(full: string, maxFileSize: number): Promise<ReadResult> {
   let handle: FileHandle;
   try {
-    handle = await open(full, constants.O_RDONLY | constants.O_NOFOLLOW);
+    handle = await open(full, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
     return { kind: 'skip', reason: (error as NodeJS.ErrnoException).code === 'ELOOP' ? 'symlink' : 'missing' };
   }

@@ -4,9 +4,14 @@
  * each hostile entry is skipped or reported with its reason, the ordinary stale files are still
  * re-encrypted, nothing outside the tree is read or written, and no plaintext is echoed back.
  */
-import { lstat, readFile, readlink, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { constants } from 'node:fs';
+import { lstat, mkdtemp, open, readFile, readlink, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { readTextCandidate } from '../../src/rekey/find-sops-files.ts';
 import { HOUR, startKmsRepo, type KmsRepo } from '../support/kms-repo.ts';
 import { buildHostileTree, type HostileTree } from './hostile-tree.ts';
 import { checkAll, gitObjectsContaining, markTmp, newCanary, sopsRekey, tmpFilesContaining, writeSecretFiles } from './support.ts';
@@ -114,5 +119,28 @@ describe.each([
     // The hostile documents were committed in clear by this test; the secrets never were.
     if (git) expect((await gitObjectsContaining(started.dir, secretCanary, files.map((f) => f.path))).hit).toBe(false);
     console.info(`[reliability] hostile repository (${git ? 'git checkout' : 'plain directory'}): ${report.problems.length} reported, ${report.skipped.length} skipped, ${files.length} files re-encrypted; scan took ${scanMs} ms; leak search: ${tmp.searched} temp files, 0 hits`);
+  });
+});
+
+describe('a file that becomes a FIFO after it was listed', () => {
+  it('is skipped as not-a-file by the second, defensive read, not waited on', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'sops-rekey-fifo-'));
+    const fifo = path.join(dir, 'secret.enc.yaml');
+    await promisify(execFile)('mkfifo', [fifo]);
+    try {
+      // open(2) of a FIFO for reading waits for a writer: were it to wait, the test plays the
+      // writer after a while so the read ends (and the worker can exit), and reports the wait.
+      let waited = false;
+      const timer = setTimeout(() => {
+        waited = true;
+        void open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).then((handle) => handle.close());
+      }, 2_000);
+      const read = await readTextCandidate(fifo, 1024 * 1024);
+      clearTimeout(timer);
+      expect(waited, 'the read waited for a writer').toBe(false);
+      expect(read).toEqual({ kind: 'skip', reason: 'not-a-file' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
