@@ -114,7 +114,7 @@ describe('apply killed with SIGKILL', () => {
     const git = await gitObjectsContaining(started.dir, canary);
     expect(git.hit).toBe(false);
     console.info(
-      `[reliability] crash-recovery: ${FILES} files, ${rounds.filter((r) => r.killed).length} of ${KILLS} runs killed ` +
+      `[reliability] crash-recovery: ${FILES} files, ${rounds.filter((r) => r.killed).length} of ${rounds.length} runs killed ` +
         `(${rounds.map((r) => `${r.killed ? 'killed' : 'finished'} after ${r.target} calls+${r.delayMs} ms: ${r.newFiles} new`).join('; ')}), ` +
         `${tempFilesSeen} temp file(s) seen after kills, 0 after the rerun, which finished all ${FILES}; leak search: ${tmp.searched} temp files, ${git.objects} git objects, 0 hits`,
     );
