@@ -37,6 +37,12 @@ const UNSUPPORTED = new Unsupported();
  */
 const SPECIAL_CHARS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff]/;
 
+/**
+ * Deeper nesting goes to the general reader, whose outcome there depends on the stack left
+ * (the `yaml` package reports "resource exhaustion" from some depth on): no sops file nests so.
+ */
+const MAX_DEPTH = 100;
+
 /** The longest implicit key YAML allows. */
 const MAX_KEY_LENGTH = 1024;
 
@@ -55,8 +61,9 @@ export function readBlockYaml(text: string): ReadYaml | undefined {
   try {
     return new BlockReader(text).read();
   } catch (error) {
-    // `Unsupported`, or an input error (an integer too large, …) the general reader reports.
-    if (error === UNSUPPORTED || error instanceof SopsFormatError) return undefined;
+    // `Unsupported`, an input error (an integer too large, …) the general reader reports, or
+    // nesting too deep for the stack: the general reader decides.
+    if (error === UNSUPPORTED || error instanceof SopsFormatError || error instanceof RangeError) return undefined;
     throw error;
   }
 }
@@ -85,6 +92,8 @@ class BlockReader {
   private readonly commented: boolean;
   /** The first `#` at or after the last plain scalar's start (`Infinity`: none). */
   private hashAt = -1;
+  /** Collections open around the one being read. */
+  private depth = 0;
 
   constructor(text: string) {
     this.text = text;
@@ -181,6 +190,7 @@ class BlockReader {
    * there, mid-line (`- key: value`); otherwise at the next content line.
    */
   private mapping(indent: number, parent: Container | undefined, firstKey: number | undefined): Mapping {
+    if (++this.depth > MAX_DEPTH) throw UNSUPPORTED;
     const mapping: Mapping = { kind: 'map', items: [] };
     const seen = new Set<string>();
     let keyStart = firstKey;
@@ -219,11 +229,13 @@ class BlockReader {
       keyStart = undefined;
     }
     if (this.commented) this.index.containers.set(mapping, { parent, indent, flow: false });
+    this.depth--;
     return mapping;
   }
 
   /** A block sequence whose dashes stand at column `indent`, from the next content line. */
   private sequence(indent: number, parent: Container): Sequence {
+    if (++this.depth > MAX_DEPTH) throw UNSUPPORTED;
     const sequence: Sequence = { kind: 'seq', items: [] };
     for (;;) {
       const next = this.peek();
@@ -252,6 +264,7 @@ class BlockReader {
       }
     }
     if (this.commented) this.index.containers.set(sequence, { parent, indent, flow: false });
+    this.depth--;
     return sequence;
   }
 

@@ -78,6 +78,7 @@ describe('fast block YAML reader', () => {
     ['a uint64', 'a: 18446744073709551615\n'],
     ['a mapping on a value line', 'a: b: c\n'],
     ['a top-level sequence', '- a\n'],
+    ['nesting deeper than any sops file', Array.from({ length: 150 }, (_, i) => `${' '.repeat(i)}k${i}:\n`).join('') + `${' '.repeat(150)}v: 1\n`],
   ])('hands %s back to the general reader', (_what, text) => {
     expect(readBlockYaml(text)).toBeUndefined();
   });
