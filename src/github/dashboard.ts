@@ -8,6 +8,7 @@
 import type { Report } from '../rekey/report.ts';
 import { cell, code, fold, plural, shortKey, shortVersion, table } from './markdown.ts';
 import { DASHBOARD_MARKER } from './markers.ts';
+import { renderSightings, type Sightings } from './primary-sightings.ts';
 
 export const DASHBOARD_TITLE = 'sops-rekey dashboard';
 
@@ -37,6 +38,8 @@ export interface DashboardInput {
   readonly ticked: ReadonlySet<DashboardAction>;
   /** Files whose re-encryption failed verification or a key call in this run (not pushed). */
   readonly failed?: readonly { readonly path: string; readonly reason: string }[];
+  /** When the app first saw each key's primary: kept in a hidden marker for the next run's gate. */
+  readonly sightings?: Sightings;
 }
 
 /** The actions whose boxes are ticked in a dashboard body. */
@@ -119,6 +122,7 @@ export function renderDashboard(input: DashboardInput): string {
     '## Actions',
     DASHBOARD_ACTIONS.map((a) => `- [${input.ticked.has(a) ? 'x' : ' '}] <!-- sops-rekey:${a} --> ${ACTION_TEXT[a]}`).join('\n'),
   );
+  if (input.sightings && input.sightings.size > 0) parts.push(renderSightings(input.sightings));
   return parts.join('\n\n') + '\n';
 }
 

@@ -20,6 +20,7 @@ import { ConfigError } from './config-error.ts';
 import { loadConfig, type ConfigReader } from './config.ts';
 import { tickedActions, type PullStatus } from './dashboard.ts';
 import { kmsIdentityFor } from './kms-identity.ts';
+import { parseSightings, primarySince, updateSightings } from './primary-sightings.ts';
 import { renderPullBody } from './pr-body.ts';
 import { closeConfigIssue, findDashboard, publishConfigIssue, publishDashboard } from './publish-issues.ts';
 import { publishPull } from './publish-pull.ts';
@@ -92,15 +93,27 @@ export async function runRepository(options: RekeyRunnerOptions, repo: RepoRef, 
     const root = path.join(dir, 'repo');
     const client = options.kmsClients.get(kmsIdentityFor(config, options.kmsIdentity));
     const sources: KeySources = { ...options.keySources, gcp_kms: new GcpKmsKeySource({ client }) };
+    // The keys the dashboard remembers are read first (the reader keeps them for the scan), so a
+    // primary promoted by hand since the last run is known before the gate runs.
+    const inventory = new KeyInventoryReader(client);
+    const nowMs = (options.gate?.clock ?? Date).now();
+    const remembered = parseSightings(dashboard?.body ?? '');
+    const known = (await inventory.getAll(remembered.keys())).flatMap((entry) => (entry.ok ? [entry.inventory] : []));
+    const sightings = updateSightings(remembered, known, nowMs, true);
     // A dry run first: it scans, gates and plans; files are re-encrypted only if they will be pushed.
     const unscoped = await runRekeyJob({
       root,
       mode: 'dry-run',
       sources,
-      inventory: new KeyInventoryReader(client),
+      inventory,
       kms: client,
       config: { rewrap: settings.rewrap },
-      gate: { windowMs: config.windowMs, requiredProbes: settings.probes, ...options.gate },
+      gate: {
+        windowMs: config.windowMs,
+        requiredProbes: settings.probes,
+        ...options.gate,
+        firstSeenPrimary: (key, primary) => primarySince(sightings, key, primary),
+      },
     });
     const result = { ...unscoped, plan: scopePlan(unscoped.plan, settings.paths) };
     const report = toReport(result);
@@ -133,7 +146,8 @@ export async function runRepository(options: RekeyRunnerOptions, repo: RepoRef, 
       pull = status;
       log.info({ reason, pull: outcome.kind, wrote, files: rotation.files.length }, 'rotation pull request checked');
     }
-    const written = await publishDashboard({ scm, existing: dashboard, handled, labels: settings.labels, report, pull, failed });
+    const seen = updateSightings(sightings, unscoped.scan.inventory.values(), nowMs);
+    const written = await publishDashboard({ scm, existing: dashboard, handled, labels: settings.labels, report, pull, failed, sightings: seen });
     const check = await publishCheckRun(scm, baseSha, reportCheckRun(report, pull));
     log.info({ reason, dashboard: written, check, files: report.files.length, failed: failed.length }, 'repository processed');
     return { status: 'done', pull };
