@@ -105,6 +105,8 @@ function pullSentence(pull: PullStatus): string {
       return `The branch ${code(pull.branch)} has commits sops-rekey did not make, so it no longer updates it.`;
     case 'dry-run':
       return `Dry run: ${plural(pull.files, 'file')} would be re-encrypted.`;
+    case 'limited':
+      return `No new pull request: ${pull.open.map((n) => `#${n}`).join(', ')} ${pull.open.length === 1 ? 'is' : 'are'} open and \`maxOpenPullRequests\` is ${pull.max}. Merge or close one.`;
     case 'none':
       return 'No pull request yet.';
   }

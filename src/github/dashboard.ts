@@ -29,7 +29,9 @@ export type PullStatus =
   | { readonly kind: 'open'; readonly number: number; readonly files: number; readonly urgent: boolean; readonly changed: boolean }
   | { readonly kind: 'closed-unmerged'; readonly number: number }
   | { readonly kind: 'foreign-commits'; readonly branch: string; readonly number?: number }
-  | { readonly kind: 'dry-run'; readonly files: number };
+  | { readonly kind: 'dry-run'; readonly files: number }
+  /** `maxOpenPullRequests` of the app's pull requests are open: no new one until one is merged or closed. */
+  | { readonly kind: 'limited'; readonly files: number; readonly open: readonly number[]; readonly max: number };
 
 export interface DashboardInput {
   readonly report: Report;
@@ -138,6 +140,8 @@ function pullLine(pull: PullStatus): string {
       return `The branch ${code(pull.branch)}${pull.number ? ` (#${pull.number})` : ''} has commits sops-rekey did not make: it no longer updates it. Delete the branch to hand it back.`;
     case 'dry-run':
       return `Dry run (\`dryRun: true\`): ${plural(pull.files, 'file')} would be re-encrypted; nothing was written.`;
+    case 'limited':
+      return `${plural(pull.files, 'file')} wait${pull.files === 1 ? 's' : ''} for a new pull request: ${pull.open.map((n) => `#${n}`).join(', ')} ${pull.open.length === 1 ? 'is' : 'are'} open and \`maxOpenPullRequests\` is ${pull.max}. Merge or close one.`;
   }
 }
 

@@ -85,6 +85,13 @@ export function octokitScm(options: OctokitScmOptions): Scm {
       return pulls.filter((p) => p.head.ref === branch).sort((a, b) => b.number - a.number).map(pullInfo);
     },
 
+    async openPullsWithPrefix(prefix) {
+      const pulls = await octokit.paginate(octokit.rest.pulls.list, { ...repo, state: 'open', per_page: 100 });
+      // A fork's branch with the same name is someone else's pull request, not the app's.
+      const ours = (p: (typeof pulls)[number]) => p.head.ref.startsWith(prefix) && (p.head.repo?.full_name ?? `${owner}/${name}`).toLowerCase() === `${owner}/${name}`.toLowerCase();
+      return pulls.filter(ours).sort((a, b) => b.number - a.number).map(pullInfo);
+    },
+
     async createPull(pull: NewPull) {
       const { data } = await octokit.rest.pulls.create({ ...repo, title: pull.title, body: pull.body, head: pull.head, base: pull.base, draft: pull.draft });
       if (pull.labels.length > 0) await octokit.rest.issues.addLabels({ ...repo, issue_number: data.number, labels: [...pull.labels] });

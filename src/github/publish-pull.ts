@@ -5,6 +5,7 @@
  * Files are re-encrypted (`produce`) only once it is clear they will be pushed.
  */
 import { branchName, pullTitle } from './branch-name.ts';
+import { BRANCH_PREFIX } from './markers.ts';
 import type { PullStatus } from './dashboard.ts';
 import { parseState, type PullState } from './pr-state.ts';
 import type { Rotation } from './rotation.ts';
@@ -21,6 +22,8 @@ export interface PublishPullInput {
   readonly baseSha: string;
   readonly labels: readonly string[];
   readonly draft: boolean;
+  /** Never more than this many of the app's pull requests open in the repository. */
+  readonly maxOpen: number;
   /** "retry" was ticked on the dashboard: a pull request closed unmerged does not hold this back. */
   readonly retry: boolean;
   /** Re-encrypts the files; called at most once, only when a commit will be made. */
@@ -48,6 +51,14 @@ export async function publishPull(input: PublishPullInput): Promise<PublishOutco
     return { kind: 'closed-unmerged', number: latest.number, wrote: false };
   }
 
+  if (!open) {
+    // A new pull request (not an update of this rotation's own): only within the limit, checked
+    // before anything is pushed so no orphan branch is left behind.
+    const others = await scm.openPullsWithPrefix(BRANCH_PREFIX);
+    if (others.length >= input.maxOpen) {
+      return { kind: 'limited', files: rotation.files.length, open: others.map((p) => p.number).sort((a, b) => a - b), max: input.maxOpen, wrote: false };
+    }
+  }
   const files = await input.produce();
   if (files.length === 0) return { kind: 'none', wrote: false };
   const message = commitMessage(rotation, files.length);

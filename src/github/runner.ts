@@ -129,6 +129,7 @@ export async function runRepository(options: RekeyRunnerOptions, repo: RepoRef, 
         baseSha,
         labels: settings.labels,
         draft: settings.draft,
+        maxOpen: settings.maxOpenPullRequests,
         retry: handled.has('retry'),
         produce: async () => {
           const files: FileChange[] = [];

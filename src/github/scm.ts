@@ -89,6 +89,8 @@ export interface Scm {
   setBranch(branch: string, sha: string, exists: boolean): Promise<void>;
   /** Every pull request (open or closed) whose head is `branch`, newest first. */
   pullsFor(branch: string): Promise<PullInfo[]>;
+  /** Open pull requests whose head branch (in this repository) starts with `prefix`, newest first. */
+  openPullsWithPrefix(prefix: string): Promise<PullInfo[]>;
   createPull(pull: NewPull): Promise<PullInfo>;
   updatePull(number: number, fields: { readonly title?: string; readonly body?: string }): Promise<void>;
   /** Issues (not pull requests), open or closed, whose body contains `marker`, newest first. */
