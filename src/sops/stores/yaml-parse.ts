@@ -1,7 +1,10 @@
 /**
  * Reads YAML text into the sops tree (sops-format.md §6.1): one mapping per document, scalars typed
- * as go-yaml v3 types them, aliases expanded, comments placed as go-yaml + sops place them. The
- * `yaml` package does the lexing and parsing; typing and comment placement are ours.
+ * as go-yaml v3 types them, aliases expanded, comments placed as go-yaml + sops place them.
+ *
+ * Plain block files (nearly every sops file) are read by the fast one-pass reader of
+ * yaml-block.ts. Everything else comes here, to the general reader: the `yaml` package lexes,
+ * parses and composes; typing and comment placement are ours and shared with the fast reader.
  */
 import { CST, Composer, Parser, isAlias, isMap, isScalar, isSeq } from 'yaml';
 import type { Document, ParsedNode } from 'yaml';
