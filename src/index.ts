@@ -8,6 +8,7 @@ import { describeError } from './errors.ts';
 import { RepoQueue } from './github/queue.ts';
 import { enqueueInstallation, startReconciler } from './github/reconcile.ts';
 import type { JobReason, JobRunner } from './github/repo-ref.ts';
+import type { RescanSchedule } from './github/schedule.ts';
 import {
   changesOrgConfig,
   dashboardTriggers,
@@ -28,6 +29,11 @@ export type AppOptions = (
 ) & {
   /** Rescan every repository this often, and once at start; off when absent or 0. */
   readonly reconcileIntervalMs?: number;
+  /**
+   * Per-repository intervals (the runner records each job in it): the reconciler then enqueues
+   * only the repositories that are due.
+   */
+  readonly schedule?: RescanSchedule;
 };
 
 /** Builds the Probot app function. */
@@ -75,6 +81,6 @@ export function createApp(options: AppOptions): ApplicationFunction {
       enqueue(pullRequestTriggers(context.payload), context.name);
     });
 
-    if (options.reconcileIntervalMs) startReconciler(app, queue, options.reconcileIntervalMs);
+    if (options.reconcileIntervalMs) startReconciler(app, queue, options.reconcileIntervalMs, options.schedule);
   };
 }

@@ -38,6 +38,8 @@ export interface ResolvedConfig {
   readonly restoreAutomatically: boolean;
   readonly windowMs: number;
   readonly scheduleMs: number;
+  /** `schedule` is set in the repository's or the organization's file (not just the default). */
+  readonly scheduleSet: boolean;
   /** The files that contributed, org first: `owner/repo:path`. Empty when all are defaults. */
   readonly sources: readonly string[];
 }
@@ -80,6 +82,7 @@ export async function loadConfig(reader: ConfigReader, repo: RepositoryRef): Pro
     restoreAutomatically: org.restoreAutomatically,
     windowMs: parseDuration(settings.window),
     scheduleMs: parseDuration(settings.schedule),
+    scheduleSet: orgRaw.schedule !== undefined || repoRaw.schedule !== undefined,
     sources: [
       ...(orgText === undefined ? [] : [`${orgName}:${CONFIG_PATH}`]),
       ...(repoText === undefined ? [] : [`${repoName}:${CONFIG_PATH}`]),

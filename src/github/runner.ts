@@ -26,6 +26,7 @@ import { closeConfigIssue, findDashboard, publishConfigIssue, publishDashboard }
 import { publishPull } from './publish-pull.ts';
 import type { JobReason, JobRunner, RepoRef } from './repo-ref.ts';
 import { describeRotation } from './rotation.ts';
+import type { RescanSchedule } from './schedule.ts';
 import { scopePlan } from './scope.ts';
 import type { FileChange, Scm } from './scm.ts';
 
@@ -50,17 +51,28 @@ export interface RekeyRunnerOptions {
   readonly log: RunnerLog;
   /** Where clones go (default the OS temp dir); each is removed when its job ends. */
   readonly workDir?: string;
+  /** Told when each job ends and what rescan interval the repository's config asks for. */
+  readonly schedule?: RescanSchedule;
 }
 
 export interface RunOutcome {
   readonly status: 'config-error' | 'disabled' | 'archived' | 'done';
   readonly pull?: PullStatus;
+  /** The config's `schedule` in ms, when it sets one. */
+  readonly scheduleMs?: number;
 }
 
 /** The job runner `createApp` puts behind its queue. */
 export function createRekeyRunner(options: RekeyRunnerOptions): JobRunner {
   return async (repo, reason) => {
-    await runRepository(options, repo, reason);
+    let scheduleMs: number | undefined;
+    try {
+      ({ scheduleMs } = await runRepository(options, repo, reason));
+    } finally {
+      // A failed job is rescanned at the default interval, not sooner: failures are logged, and
+      // a webhook still starts a job at once.
+      options.schedule?.record(repo, scheduleMs);
+    }
   };
 }
 
@@ -83,7 +95,8 @@ export async function runRepository(options: RekeyRunnerOptions, repo: RepoRef, 
   }
   if (await closeConfigIssue(scm)) log.info({}, 'configuration valid again; closed the action-required issue');
   const settings = config.settings;
-  if (!settings.enabled) return { status: 'disabled' };
+  const schedule = config.scheduleSet ? { scheduleMs: config.scheduleMs } : {};
+  if (!settings.enabled) return { status: 'disabled', ...schedule };
 
   const dashboard = await findDashboard(scm);
   const handled = tickedActions(dashboard?.body ?? '');
@@ -151,7 +164,7 @@ export async function runRepository(options: RekeyRunnerOptions, repo: RepoRef, 
     const written = await publishDashboard({ scm, existing: dashboard, handled, labels: settings.labels, report, pull, failed, sightings: seen });
     const check = await publishCheckRun(scm, baseSha, reportCheckRun(report, pull));
     log.info({ reason, dashboard: written, check, files: report.files.length, failed: failed.length }, 'repository processed');
-    return { status: 'done', pull };
+    return { status: 'done', pull, ...schedule };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -13,6 +13,7 @@ import { Probot, ProbotOctokit, Server } from 'probot';
 import { ManualClock, startEmulator, type RunningEmulator } from '../../src/emulator/index.ts';
 import { probotRunner } from '../../src/github/app-runner.ts';
 import { RepoQueue } from '../../src/github/queue.ts';
+import { RescanSchedule } from '../../src/github/schedule.ts';
 import type { JobRunner, RepoRef } from '../../src/github/repo-ref.ts';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { AgeKeySource } from '../../src/keys/age.ts';
@@ -36,6 +37,10 @@ export interface RekeyWorld {
   readonly emulator: RunningEmulator;
   readonly clock: ManualClock;
   readonly queue: RepoQueue;
+  /** Per-repository rescan intervals, on the manual clock (default 6 h); the runner records every job. */
+  readonly schedule: RescanSchedule;
+  /** The Probot app the server loaded (for the scheduled rescan, which runs without a webhook). */
+  readonly app: Probot;
   /** The CryptoKey every fixture file is wrapped by (v1), with v2 primary once `rotate` ran. */
   readonly key: string;
   readonly credentials: ReturnType<typeof generateAppCredentials>;
@@ -86,6 +91,8 @@ export async function startRekeyWorld(): Promise<RekeyWorld> {
   const log = pino({ level: 'debug' }, sink);
   const jobs: { repo: string; reason: string }[] = [];
   let runner: JobRunner | undefined;
+  let loaded: Probot | undefined;
+  const schedule = new RescanSchedule({ defaultMs: 6 * 60 * MINUTE, clock });
   const queue = new RepoQueue({
     run: async (repo: RepoRef, reason) => {
       jobs.push({ repo: `${repo.owner}/${repo.name}`, reason });
@@ -107,7 +114,9 @@ export async function startRekeyWorld(): Promise<RekeyWorld> {
   };
   const server = new Server({ Probot: Probot.defaults(options), host: '127.0.0.1', port: await freePort(), log });
   await server.load((app, appOptions) => {
+    loaded = app;
     runner = probotRunner(app, {
+      schedule,
       kmsIdentity,
       kmsClients,
       keySources: { age },
@@ -117,6 +126,8 @@ export async function startRekeyWorld(): Promise<RekeyWorld> {
     return createApp({ queue })(app, appOptions);
   });
   await server.start();
+  if (!loaded) throw new Error('the app did not load');
+  const app = loaded;
   const webhookUrl = `http://127.0.0.1:${server.port}/api/github/webhooks`;
 
   return {
@@ -125,6 +136,8 @@ export async function startRekeyWorld(): Promise<RekeyWorld> {
     emulator,
     clock,
     queue,
+    schedule,
+    app,
     key,
     credentials,
     logs,
