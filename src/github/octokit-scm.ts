@@ -102,6 +102,10 @@ export function octokitScm(options: OctokitScmOptions): Scm {
       await octokit.rest.pulls.update({ ...repo, pull_number: number, ...fields });
     },
 
+    async addLabels(number, labels) {
+      await octokit.rest.issues.addLabels({ ...repo, issue_number: number, labels: [...labels] });
+    },
+
     async findIssues(marker) {
       const issues = await octokit.paginate(octokit.rest.issues.listForRepo, { ...repo, state: 'all', per_page: 100 });
       return issues

@@ -43,9 +43,11 @@ export async function publishPull(input: PublishPullInput): Promise<PublishOutco
   if (head && !isOurs(head, pulls)) {
     return { kind: 'foreign-commits', branch, ...(open ? { number: open.number } : {}), wrote: false };
   }
+  const labels = rotation.urgent ? [...input.labels, 'urgent'] : input.labels;
   const openState = open ? parseState(open.body) : undefined;
   if (open && openState?.inputs === rotation.inputs && head?.sha === openState.commit) {
-    return { kind: 'open', number: open.number, files: rotation.files.length, urgent: rotation.urgent, changed: false, wrote: false };
+    const labelled = await labelPull(scm, open, labels);
+    return { kind: 'open', number: open.number, files: rotation.files.length, urgent: rotation.urgent, changed: false, wrote: labelled };
   }
   if (!open && latest && !latest.merged && !input.retry && parseState(latest.body)?.inputs === rotation.inputs) {
     return { kind: 'closed-unmerged', number: latest.number, wrote: false };
@@ -67,11 +69,23 @@ export async function publishPull(input: PublishPullInput): Promise<PublishOutco
   const state: PullState = { v: 1, inputs: rotation.inputs, commit: commit.sha, base: input.baseSha, urgent: rotation.urgent };
   const title = pullTitle(rotation.targets, rotation.urgent);
   const body = input.renderBody(state);
-  const labels = rotation.urgent ? [...input.labels, 'urgent'] : input.labels;
   const number = open
-    ? (await scm.updatePull(open.number, { title, body }), open.number)
+    ? (await scm.updatePull(open.number, { title, body }), await labelPull(scm, open, labels), open.number)
     : (await scm.createPull({ title, body, head: branch, base: input.baseBranch, draft: input.draft, labels })).number;
   return { kind: 'open', number, files: files.length, urgent: rotation.urgent, changed: true, wrote: true };
+}
+
+/**
+ * Adds the labels the pull request lacks. Opening a pull request and labelling it are two calls:
+ * a job that failed or was killed between them left it unlabelled, and a rerun that finds it
+ * otherwise up to date must still finish that. Returns whether it wrote.
+ */
+async function labelPull(scm: Scm, pull: PullInfo, labels: readonly string[]): Promise<boolean> {
+  const has = new Set(pull.labels.map((l) => l.toLowerCase()));
+  const missing = labels.filter((l) => !has.has(l.toLowerCase()));
+  if (missing.length === 0) return false;
+  await scm.addLabels(pull.number, missing);
+  return true;
 }
 
 /**

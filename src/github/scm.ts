@@ -93,6 +93,8 @@ export interface Scm {
   openPullsWithPrefix(prefix: string): Promise<PullInfo[]>;
   createPull(pull: NewPull): Promise<PullInfo>;
   updatePull(number: number, fields: { readonly title?: string; readonly body?: string }): Promise<void>;
+  /** Adds labels to an issue or pull request (labels it already has stay). */
+  addLabels(number: number, labels: readonly string[]): Promise<void>;
   /** Issues (not pull requests), open or closed, whose body contains `marker`, newest first. */
   findIssues(marker: string): Promise<IssueInfo[]>;
   getIssue(number: number): Promise<IssueInfo>;
