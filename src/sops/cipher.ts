@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes, randomFillSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject, randomBytes, randomFillSync } from 'node:crypto';
 import { SopsFormatError, SopsIntegrityError } from '../errors.ts';
 
 /**
@@ -10,7 +10,19 @@ export const DATA_KEY_BYTES = 32;
 const IV_BYTES = 32;
 const TAG_BYTES = 16;
 const ENC_PATTERN = /^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]/s;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** Standard padded base64: a multiple of 4 characters from the alphabet, `=` only at the end. */
+const BASE64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;
+const isBase64 = (text: string): boolean => text.length % 4 === 0 && BASE64_CHARS.test(text);
+
+/**
+ * The data key as the cipher calls take it. Given raw bytes, Node builds a key object on every
+ * call; a file's walk builds one with `dataKeyObject` and passes it to every value.
+ */
+export type DataKey = Uint8Array | KeyObject;
+
+export function dataKeyObject(dataKey: Uint8Array): KeyObject {
+  return createSecretKey(dataKey);
+}
 
 export interface EncValue {
   readonly data: Uint8Array;
@@ -29,7 +41,7 @@ export function parseEncValue(text: string, aad: string): EncValue {
   if (!match) throw new SopsFormatError('malformed-enc', `encrypted value at ${aad} is malformed`);
   const [, data, iv, tag, type] = match as unknown as [string, string, string, string, string];
   const decoded = [data, iv, tag].map((part) => {
-    if (!BASE64.test(part)) throw new SopsFormatError('malformed-enc', `encrypted value at ${aad} is not valid base64`);
+    if (!isBase64(part)) throw new SopsFormatError('malformed-enc', `encrypted value at ${aad} is not valid base64`);
     return Buffer.from(part, 'base64');
   }) as [Buffer, Buffer, Buffer];
   if (decoded[2].length !== TAG_BYTES) {
@@ -40,7 +52,7 @@ export function parseEncValue(text: string, aad: string): EncValue {
 }
 
 /** Decrypts and authenticates; a wrong key or any changed byte is an integrity error. */
-export function openEncValue(value: EncValue, dataKey: Uint8Array, aad: string): Uint8Array {
+export function openEncValue(value: EncValue, dataKey: DataKey, aad: string): Uint8Array {
   const decipher = createDecipheriv('aes-256-gcm', dataKey, value.iv, { authTagLength: TAG_BYTES });
   decipher.setAAD(Buffer.from(aad, 'utf8'));
   decipher.setAuthTag(value.tag);
@@ -68,7 +80,7 @@ function freshIv(): Buffer {
 }
 
 /** Encrypts `plaintext` (never empty: sops leaves empty values as they are) into an `ENC[...]` string. */
-export function sealEncValue(plaintext: Uint8Array, type: string, dataKey: Uint8Array, aad: string): string {
+export function sealEncValue(plaintext: Uint8Array, type: string, dataKey: DataKey, aad: string): string {
   const iv = freshIv();
   const cipher = createCipheriv('aes-256-gcm', dataKey, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(Buffer.from(aad, 'utf8'));

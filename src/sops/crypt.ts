@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { SopsIntegrityError } from '../errors.ts';
-import { isEncValue, openEncValue, parseEncValue, sealEncValue } from './cipher.ts';
+import { type DataKey, dataKeyObject, isEncValue, openEncValue, parseEncValue, sealEncValue } from './cipher.ts';
 import { macAad, type SopsMetadata } from './metadata.ts';
 import { compileSelector, DEFAULT_SELECTOR, ENCRYPT_EVERYTHING, type LeafRule } from './selectors.ts';
 import type { StoreFormat } from './store.ts';
@@ -45,6 +45,7 @@ export function decryptTree(
   format: StoreFormat,
   options: DecryptOptions = {},
 ): TreeCrypt {
+  const key = dataKeyObject(dataKey);
   const mac = startMac(metadata.macOnlyEncrypted);
   const fingerprint = createHash('sha512');
   walkTree(tree, leafRuleFor(format, metadata), {
@@ -56,7 +57,7 @@ export function decryptTree(
         }
         if (stored.value !== '') {
           const enc = parseEncValue(stored.value, aad);
-          node.value = valueFromPlaintext(enc.type, openEncValue(enc, dataKey, aad), aad);
+          node.value = valueFromPlaintext(enc.type, openEncValue(enc, key, aad), aad);
         }
       }
       const bytes = plaintextBytes(node.value);
@@ -68,7 +69,7 @@ export function decryptTree(
         // sops keeps a comment that does not decrypt, with a warning (§2.2): so do we.
         try {
           const enc = parseEncValue(node.text, aad);
-          if (enc.type === 'comment') node.text = new TextDecoder().decode(openEncValue(enc, dataKey, aad));
+          if (enc.type === 'comment') node.text = new TextDecoder().decode(openEncValue(enc, key, aad));
         } catch {
           /* left as it is */
         }
@@ -76,7 +77,7 @@ export function decryptTree(
       addToFingerprint(fingerprint, aad, 'comment', Buffer.from(node.text, 'utf8'));
     },
   });
-  if (!options.ignoreMac) checkMac(mac.digest('hex').toUpperCase(), metadata, dataKey);
+  if (!options.ignoreMac) checkMac(mac.digest('hex').toUpperCase(), metadata, key);
   return { fingerprint: fingerprint.digest('hex') };
 }
 
@@ -91,6 +92,7 @@ export function encryptTree(
   format: StoreFormat,
   lastModified: string,
 ): TreeCrypt & { readonly mac: string } {
+  const key = dataKeyObject(dataKey);
   const mac = startMac(metadata.macOnlyEncrypted);
   const fingerprint = createHash('sha512');
   walkTree(tree, leafRuleFor(format, metadata), {
@@ -99,17 +101,17 @@ export function encryptTree(
       if (encrypt || !metadata.macOnlyEncrypted) mac.update(bytes);
       addToFingerprint(fingerprint, aad, encTypeOf(node.value), bytes);
       if (encrypt && bytes.length > 0) {
-        node.value = { type: 'str', value: sealEncValue(bytes, encTypeOf(node.value), dataKey, aad) };
+        node.value = { type: 'str', value: sealEncValue(bytes, encTypeOf(node.value), key, aad) };
       }
     },
     comment(node, { aad, encrypt }) {
       addToFingerprint(fingerprint, aad, 'comment', Buffer.from(node.text, 'utf8'));
-      if (encrypt && node.text !== '') node.text = sealEncValue(Buffer.from(node.text, 'utf8'), 'comment', dataKey, aad);
+      if (encrypt && node.text !== '') node.text = sealEncValue(Buffer.from(node.text, 'utf8'), 'comment', key, aad);
     },
   });
   const digest = Buffer.from(mac.digest('hex').toUpperCase(), 'utf8');
   return {
-    mac: sealEncValue(digest, 'str', dataKey, macAad(lastModified)),
+    mac: sealEncValue(digest, 'str', key, macAad(lastModified)),
     fingerprint: fingerprint.digest('hex'),
   };
 }
@@ -120,7 +122,7 @@ function startMac(macOnlyEncrypted: boolean): Hash {
   return mac;
 }
 
-function checkMac(computed: string, metadata: SopsMetadata, dataKey: Uint8Array): void {
+function checkMac(computed: string, metadata: SopsMetadata, dataKey: DataKey): void {
   if (metadata.mac === '') throw new SopsIntegrityError('no-mac', 'file has no MAC');
   const aad = macAad(metadata.lastModified);
   const enc = parseEncValue(metadata.mac, 'sops.mac');
