@@ -38,6 +38,8 @@ export interface FaultProxy {
   readonly lostAnswers: { readonly method: string; readonly path: string; readonly status: number }[];
   /** Mutating requests seen so far. */
   readonly writes: () => number;
+  /** Resolves once every request that arrived has been answered by the stand-in (its write applied). */
+  idle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -49,6 +51,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const upstream = new URL(options.upstream);
   const lostAnswers: FaultProxy['lostAnswers'][number][] = [];
   let writes = 0;
+  let inFlight = 0;
+  let idleWaiters: (() => void)[] = [];
 
   const forward = (req: IncomingMessage, body: Buffer, path: string): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> =>
     new Promise((resolve, reject) => {
@@ -87,16 +91,26 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   };
 
   const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      // The client may be gone (a killed app); nothing else to do with the request.
-      if (!res.headersSent) res.writeHead(502).end(JSON.stringify({ message: `proxy: ${error instanceof Error ? error.message : String(error)}` }));
-    });
+    inFlight += 1;
+    handle(req, res)
+      .catch((error: unknown) => {
+        // The client may be gone (a killed app); nothing else to do with the request.
+        if (!res.headersSent) res.writeHead(502).end(JSON.stringify({ message: `proxy: ${error instanceof Error ? error.message : String(error)}` }));
+      })
+      .finally(() => {
+        inFlight -= 1;
+        if (inFlight > 0) return;
+        const waiters = idleWaiters;
+        idleWaiters = [];
+        for (const resolve of waiters) resolve();
+      });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     lostAnswers,
     writes: () => writes,
+    idle: () => (inFlight === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve))),
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
