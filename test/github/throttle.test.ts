@@ -14,11 +14,12 @@ beforeAll(async () => {
 });
 afterAll(async () => gh?.close());
 
-function client(maxRetries = 3) {
+function client(maxRetries = 3, writeSpacingMs = 50) {
   const warnings: object[] = [];
   const log = { debug() {}, info() {}, warn: (meta: unknown) => void warnings.push(meta as object), error() {} };
   // retryAfterBaseValue shrinks `retry-after: N` to N×10 ms so the test does not sleep for seconds.
-  const Octokit = throttledOctokit({ maxRetries, retryAfterBaseValue: 10 });
+  // writeSpacingMs shrinks the production second between writes.
+  const Octokit = throttledOctokit({ maxRetries, retryAfterBaseValue: 10, writeSpacingMs });
   const octokit = new Octokit({ baseUrl: gh.url, auth: { token: gh.tokenFor(3) }, log, retry: { retryAfterBaseValue: 10 } });
   return { octokit, warnings };
 }
@@ -69,5 +70,19 @@ describe('throttled Octokit', () => {
     expect(writes).toHaveLength(3);
     const spans = writes.map((r) => [r.start, r.end] as const).sort((a, b) => a[0] - b[0]);
     for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThan(spans[i - 1]![1]);
+  });
+
+  it('starts no write before the previous one has answered and the spacing has passed, however slow it is', async () => {
+    const spacing = 150;
+    const { octokit } = client(3, spacing);
+    // Slower than the throttling plugin's one second between launches, which alone let the next
+    // write start while this one was still in flight.
+    gh.faults.inject({ kind: 'delay', ms: 1500 }, { match: mutating });
+    const mark = gh.requests.length;
+    await Promise.all(['a', 'b', 'c'].map((name) => octokit.request('POST /repos/{owner}/{repo}/labels', { owner: 'acme', repo: 'app', name: `spaced-${name}` })));
+    const writes = since(mark).filter((r) => r.method === 'POST').sort((a, b) => a.start - b.start);
+    expect(writes).toHaveLength(3);
+    for (let i = 1; i < writes.length; i++) expect(writes[i]!.start).toBeGreaterThan(writes[i - 1]!.end);
+    expect(writes[1]!.receivedAtMs - writes[0]!.receivedAtMs).toBeGreaterThanOrEqual(1500 + spacing);
   });
 });

@@ -7,7 +7,9 @@ import { errorBody } from './http.ts';
 
 export type Fault =
   | { readonly kind: 'bad-gateway' }
-  | { readonly kind: 'secondary-rate-limit'; readonly retryAfterSeconds: number };
+  | { readonly kind: 'secondary-rate-limit'; readonly retryAfterSeconds: number }
+  /** Answers normally, `ms` late (a slow write, to surface overlapping requests). */
+  | { readonly kind: 'delay'; readonly ms: number };
 
 export interface FaultOptions {
   /** Fraction (0..1) of requests answered 502 at random. */
@@ -52,7 +54,7 @@ export class Faults {
   }
 }
 
-export function faultReply(fault: Fault): Reply {
+export function faultReply(fault: Exclude<Fault, { kind: 'delay' }>): Reply {
   if (fault.kind === 'bad-gateway') {
     return { status: 502, body: errorBody('Server Error') };
   }

@@ -112,7 +112,8 @@ export async function startGitHubStandIn(options: StandInOptions): Promise<GitHu
       body = await readJsonBody(req);
       if (options.latencyMs) await sleep(options.latencyMs);
       const fault = faults.take(method, parsed.pathname);
-      if (fault) return faultReply(fault);
+      if (fault?.kind === 'delay') await sleep(fault.ms);
+      else if (fault) return faultReply(fault);
       for (const candidate of routes) {
         if (candidate.method !== method) continue;
         const params = matchRoute(candidate.pattern, parsed.pathname);
