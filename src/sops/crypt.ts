@@ -5,7 +5,7 @@ import { macAad, type SopsMetadata } from './metadata.ts';
 import { compileSelector, DEFAULT_SELECTOR, ENCRYPT_EVERYTHING, type LeafRule } from './selectors.ts';
 import type { StoreFormat } from './store.ts';
 import type { Tree } from './tree.ts';
-import { encTypeOf, plaintextBytes, valueFromPlaintext } from './values.ts';
+import { encTypeOf, lenientUtf8, plaintextBytes, valueFromPlaintext } from './values.ts';
 import { walkTree } from './walk.ts';
 
 /**
@@ -69,7 +69,7 @@ export function decryptTree(
         // sops keeps a comment that does not decrypt, with a warning (§2.2): so do we.
         try {
           const enc = parseEncValue(node.text, aad);
-          if (enc.type === 'comment') node.text = new TextDecoder().decode(openEncValue(enc, key, aad));
+          if (enc.type === 'comment') node.text = lenientUtf8.decode(openEncValue(enc, key, aad));
         } catch {
           /* left as it is */
         }

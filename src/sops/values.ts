@@ -7,7 +7,11 @@ import type { ScalarValue } from './tree.ts';
  */
 
 const utf8 = new TextEncoder();
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+// `ignoreBOM` keeps a leading U+FEFF: Go's `string(bytes)` keeps it, so the MAC covers it, and a
+// decoder that dropped it would make every such value fail its MAC (and never round-trip).
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/** Lossy decoding for the typed forms and comments, keeping a leading U+FEFF as Go does. */
+export const lenientUtf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** The `type:` sops writes for a value. Raw bytes are written as `str` (sops-format.md §1.3). */
 export type EncType = 'str' | 'int' | 'float' | 'bool' | 'time' | 'comment' | 'bytes';
@@ -79,7 +83,7 @@ export function valueFromPlaintext(type: string, bytes: Uint8Array, aad: string)
       return { type: 'bytes', value: bytes };
     }
   }
-  const text = new TextDecoder().decode(bytes);
+  const text = lenientUtf8.decode(bytes);
   const bad = (what: string): never => {
     throw new SopsIntegrityError('bad-plaintext', `value at ${aad} does not hold a valid ${what}`);
   };
