@@ -164,6 +164,8 @@ export interface InProcessApp {
   readonly logs: string[];
   /** Delivers a push to the default branch touching the config, and waits until the queue is idle. */
   push(repo: string): Promise<void>;
+  /** Delivers a push to the default branch touching `paths`, without waiting for its job. */
+  deliverPush(repo: string, paths?: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -194,9 +196,10 @@ export async function startInProcessApp(world: FaultWorld, options: { readonly m
     },
     log: log.child({ name: 'queue' }),
   });
-  const Octokit = throttledOctokit({ retryAfterBaseValue: msPerSecond }).defaults((o: Record<string, unknown>) => ({
+  const Octokit = throttledOctokit({ retryAfterBaseValue: msPerSecond, writeSpacingMs: msPerSecond }).defaults((o: Record<string, unknown>) => ({
     ...o,
-    // Writes 1 s apart and writes that notify people (issues, pull requests) 3 s apart, scaled.
+    // The throttling plugin's own pacing (writes launched 1 s apart, writes that notify people
+    // 3 s apart), scaled; our paced writes (1 s after the previous write ended) scale above.
     throttle: { ...(o.throttle as object | undefined), write: paced(msPerSecond), notifications: paced(3 * msPerSecond) },
     // Probot's retry plugin: 5xx answers are retried 3 times after 1, 4 and 9 "seconds".
     retry: { retryAfterBaseValue: msPerSecond },
@@ -217,12 +220,16 @@ export async function startInProcessApp(world: FaultWorld, options: { readonly m
   });
   await server.start();
   const webhookUrl = `http://127.0.0.1:${server.port}/api/github/webhooks`;
+  const deliverPush = async (repo: string, paths?: readonly string[]): Promise<void> => {
+    const result = await sendWebhook({ url: webhookUrl, secret: world.credentials.webhookSecret, event: 'push', payload: pushPayload(repo, paths) });
+    expect(result.status).toBe(200);
+  };
   return {
     queue,
     logs,
+    deliverPush,
     async push(repo) {
-      const result = await sendWebhook({ url: webhookUrl, secret: world.credentials.webhookSecret, event: 'push', payload: pushPayload(repo) });
-      expect(result.status).toBe(200);
+      await deliverPush(repo);
       await queue.onIdle();
     },
     async close() {
@@ -232,7 +239,7 @@ export async function startInProcessApp(world: FaultWorld, options: { readonly m
   };
 }
 
-export function pushPayload(name: string) {
+export function pushPayload(name: string, paths: readonly string[] = ['.github/sops-rekey.yml']) {
   return {
     ref: 'refs/heads/main',
     before: '0'.repeat(40),
@@ -240,7 +247,7 @@ export function pushPayload(name: string) {
     repository: { id: 1, name, full_name: `${OWNER}/${name}`, owner: { login: OWNER, id: 2, type: 'Organization' }, default_branch: 'main', private: true },
     installation: { id: INSTALLATION },
     sender: { login: 'alice', id: 3, type: 'User' },
-    commits: [{ id: '1'.repeat(40), added: [], modified: ['.github/sops-rekey.yml'], removed: [] }],
+    commits: [{ id: '1'.repeat(40), added: [], modified: [...paths], removed: [] }],
   };
 }
 
