@@ -62,7 +62,7 @@ afterAll(async () => {
 });
 
 describe('GitHub answering 502 to ~30% of requests and secondary rate limits on writes', () => {
-  it(`${REPOS} repositories each converge on one correct pull request, reruns finishing failed jobs`, async () => {
+  it(`${REPOS} repositories each converge on one correct pull request, reruns finishing failed jobs`, { timeout: HEAVY ? 300_000 : 60_000 }, async () => {
     const figures: string[] = [];
     for (let i = 0; i < REPOS; i++) {
       const name = `flaky-${i}`;

@@ -17,8 +17,11 @@ const SEED = 6;
 const KILLS = HEAVY ? 8 : 3;
 /** Writes of a full first run: 3 blobs, tree, commit, ref, pull request, labels, dashboard, check run. */
 const WRITES_PER_RUN = 10;
-/** Writes a run after a kill makes at the least (e.g. labels, dashboard, check run). */
-const RECOVERY_WRITES = 3;
+/**
+ * Where a run after a kill is cut: among its first 3 writes (it makes at least labels, dashboard
+ * and check run), or in the heavy variant anywhere a full run could be (it may end first).
+ */
+const RECOVERY_WRITES = HEAVY ? WRITES_PER_RUN : 3;
 const REPO = 'crashy';
 
 let world: FaultWorld | undefined;
@@ -68,7 +71,7 @@ async function runOnce(started: FaultWorld): Promise<{ killed: boolean; output: 
 }
 
 describe('the app process killed with SIGKILL mid-run', () => {
-  it(`${KILLS} kills at seeded writes, then a clean start: one pull request, one branch, one dashboard`, async () => {
+  it(`${KILLS} kills at seeded writes, then a clean start: one pull request, one branch, one dashboard`, { timeout: HEAVY ? 300_000 : 60_000 }, async () => {
     const random = seededRandom(SEED);
     const started = await startFaultWorld({
       proxy: {
@@ -88,8 +91,6 @@ describe('the app process killed with SIGKILL mid-run', () => {
     const rounds: string[] = [];
     for (let i = 0; i < KILLS; i++) {
       const from = started.gh.requests.length;
-      // The first run is cut anywhere in its writes; a run after a kill has fewer left to make
-      // (at least the dashboard and the check run), so it is cut among its first few.
       killAt = started.proxy.writes() + 1 + Math.floor(random() * (i === 0 ? WRITES_PER_RUN : RECOVERY_WRITES));
       const target = killAt - started.proxy.writes();
       const { killed, output, failedJobs } = await runOnce(started);
