@@ -1,20 +1,17 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { SopsIntegrityError } from '../errors.ts';
 import { type DataKey, dataKeyObject, isEncValue, openEncValue, parseEncValue, sealEncValue } from './cipher.ts';
 import { macAad, type SopsMetadata } from './metadata.ts';
 import { compileSelector, DEFAULT_SELECTOR, ENCRYPT_EVERYTHING, type LeafRule } from './selectors.ts';
 import type { StoreFormat } from './store.ts';
-import type { Tree } from './tree.ts';
-import { encTypeOf, lenientUtf8, plaintextBytes, valueFromPlaintext } from './values.ts';
+import type { Comment, ScalarValue, Tree } from './tree.ts';
+import { type EncType, encTypeOf, lenientUtf8, plaintextBytes, valueFromPlaintext } from './values.ts';
 import { walkTree } from './walk.ts';
 
 /**
  * Encrypting and decrypting a whole tree in place (sops-format.md §0, §3, §4). Pure: the data key
  * comes in, nothing leaves but the tree and a fingerprint.
  */
-
-/** SHA-256 of `sops`, fed first when `mac_only_encrypted` is set (§3.1). */
-const MAC_ONLY_ENCRYPTED_PREFIX = Buffer.from('8a3fd2ad54ce66527b1034f3d147be0b0b975b3bf44f72c6fdadec8176f27d69', 'hex');
 
 export interface DecryptOptions {
   /** Accept a missing or wrong MAC (sops's `--ignore-mac`). Never used by rotate or verification. */
@@ -46,39 +43,36 @@ export function decryptTree(
   options: DecryptOptions = {},
 ): TreeCrypt {
   const key = dataKeyObject(dataKey);
-  const mac = startMac(metadata.macOnlyEncrypted);
-  const fingerprint = createHash('sha512');
-  walkTree(tree, leafRuleFor(format, metadata), {
-    scalar(node, { aad, encrypt }) {
-      if (encrypt) {
-        const stored = node.value;
-        if (stored.type !== 'str' || (stored.value !== '' && !isEncValue(stored.value))) {
-          throw new SopsIntegrityError('unencrypted-value', `value at ${aad} should be encrypted but is not`);
+  const hashes = new LeafHashes(metadata.macOnlyEncrypted);
+  try {
+    walkTree(tree, leafRuleFor(format, metadata), {
+      scalar(node, { aad, encrypt }) {
+        if (!encrypt) {
+          hashes.clearLeaf(aad, node.value);
+          return;
         }
-        if (stored.value !== '') {
-          const enc = parseEncValue(stored.value, aad);
-          node.value = valueFromPlaintext(enc.type, openEncValue(enc, key, aad), aad);
+        const stored = storedEnc(node.value, aad);
+        if (stored === '') {
+          hashes.leaf(aad, 'str', EMPTY);
+          return;
         }
-      }
-      const bytes = plaintextBytes(node.value);
-      if (encrypt || !metadata.macOnlyEncrypted) mac.update(bytes);
-      addToFingerprint(fingerprint, aad, encTypeOf(node.value), bytes);
-    },
-    comment(node, { aad, encrypt }) {
-      if (encrypt && isEncValue(node.text)) {
-        // sops keeps a comment that does not decrypt, with a warning (§2.2): so do we.
-        try {
-          const enc = parseEncValue(node.text, aad);
-          if (enc.type === 'comment') node.text = lenientUtf8.decode(openEncValue(enc, key, aad));
-        } catch {
-          /* left as it is */
-        }
-      }
-      addToFingerprint(fingerprint, aad, 'comment', Buffer.from(node.text, 'utf8'));
-    },
-  });
-  if (!options.ignoreMac) checkMac(mac.digest('hex').toUpperCase(), metadata, key);
-  return { fingerprint: fingerprint.digest('hex') };
+        const enc = parseEncValue(stored, aad);
+        const plain = openEncValue(enc, key, aad);
+        node.value = valueFromPlaintext(enc.type, plain, aad);
+        // A `str` or `bytes` value's plaintext is the bytes just decrypted (the decoding kept every
+        // byte): no need to encode the string again. Other types hash Go's text form of the value.
+        hashes.leaf(aad, encTypeOf(node.value), holdsPlaintextBytes(node.value) ? plain : plaintextBytes(node.value));
+      },
+      comment(node, { aad, encrypt }) {
+        decryptComment(node, key, aad, encrypt);
+        hashes.fingerprintOnly(aad, 'comment', Buffer.from(node.text, 'utf8'));
+      },
+    });
+    if (!options.ignoreMac) checkMac(hashes.macHex(), metadata, key);
+    return { fingerprint: hashes.fingerprintHex() };
+  } finally {
+    hashes.wipe();
+  }
 }
 
 /**
@@ -93,33 +87,60 @@ export function encryptTree(
   lastModified: string,
 ): TreeCrypt & { readonly mac: string } {
   const key = dataKeyObject(dataKey);
-  const mac = startMac(metadata.macOnlyEncrypted);
-  const fingerprint = createHash('sha512');
-  walkTree(tree, leafRuleFor(format, metadata), {
-    scalar(node, { aad, encrypt }) {
-      const bytes = plaintextBytes(node.value);
-      if (encrypt || !metadata.macOnlyEncrypted) mac.update(bytes);
-      addToFingerprint(fingerprint, aad, encTypeOf(node.value), bytes);
-      if (encrypt && bytes.length > 0) {
-        node.value = { type: 'str', value: sealEncValue(bytes, encTypeOf(node.value), key, aad) };
-      }
-    },
-    comment(node, { aad, encrypt }) {
-      addToFingerprint(fingerprint, aad, 'comment', Buffer.from(node.text, 'utf8'));
-      if (encrypt && node.text !== '') node.text = sealEncValue(Buffer.from(node.text, 'utf8'), 'comment', key, aad);
-    },
-  });
-  const digest = Buffer.from(mac.digest('hex').toUpperCase(), 'utf8');
-  return {
-    mac: sealEncValue(digest, 'str', key, macAad(lastModified)),
-    fingerprint: fingerprint.digest('hex'),
-  };
+  const hashes = new LeafHashes(metadata.macOnlyEncrypted);
+  try {
+    walkTree(tree, leafRuleFor(format, metadata), {
+      scalar(node, { aad, encrypt }) {
+        if (!encrypt) {
+          hashes.clearLeaf(aad, node.value);
+          return;
+        }
+        const bytes = plaintextBytes(node.value);
+        const type = encTypeOf(node.value);
+        hashes.leaf(aad, type, bytes);
+        if (bytes.length > 0) node.value = { type: 'str', value: sealEncValue(bytes, type, key, aad) };
+      },
+      comment(node, { aad, encrypt }) {
+        encryptComment(node, key, aad, encrypt, hashes);
+      },
+    });
+    return { mac: sealMac(hashes.macHex(), key, lastModified), fingerprint: hashes.fingerprintHex() };
+  } finally {
+    hashes.wipe();
+  }
 }
 
-function startMac(macOnlyEncrypted: boolean): Hash {
-  const mac = createHash('sha512');
-  if (macOnlyEncrypted) mac.update(MAC_ONLY_ENCRYPTED_PREFIX);
-  return mac;
+const EMPTY = new Uint8Array(0);
+
+/** The `ENC[...]` text of a leaf the rule encrypts ('' stays as it is); anything else is refused. */
+function storedEnc(value: ScalarValue, aad: string): string {
+  if (value.type !== 'str' || (value.value !== '' && !isEncValue(value.value))) {
+    throw new SopsIntegrityError('unencrypted-value', `value at ${aad} should be encrypted but is not`);
+  }
+  return value.value;
+}
+
+const holdsPlaintextBytes = (value: ScalarValue): boolean => value.type === 'str' || value.type === 'bytes';
+
+function decryptComment(node: Comment, key: DataKey, aad: string, encrypt: boolean): void {
+  if (!encrypt || !isEncValue(node.text)) return;
+  // sops keeps a comment that does not decrypt, with a warning (§2.2): so do we.
+  try {
+    const enc = parseEncValue(node.text, aad);
+    if (enc.type === 'comment') node.text = lenientUtf8.decode(openEncValue(enc, key, aad));
+  } catch {
+    /* left as it is */
+  }
+}
+
+function encryptComment(node: Comment, key: DataKey, aad: string, encrypt: boolean, hashes: LeafHashes): void {
+  const bytes = Buffer.from(node.text, 'utf8');
+  hashes.fingerprintOnly(aad, 'comment', bytes);
+  if (encrypt && node.text !== '') node.text = sealEncValue(bytes, 'comment', key, aad);
+}
+
+function sealMac(macHex: string, key: DataKey, lastModified: string): string {
+  return sealEncValue(Buffer.from(macHex, 'latin1'), 'str', key, macAad(lastModified));
 }
 
 function checkMac(computed: string, metadata: SopsMetadata, dataKey: DataKey): void {
@@ -135,8 +156,115 @@ function checkMac(computed: string, metadata: SopsMetadata, dataKey: DataKey): v
   if (stored !== computed) throw new SopsIntegrityError('mac-mismatch', 'MAC mismatch: the values were changed after the file was encrypted');
 }
 
-function addToFingerprint(hash: Hash, aad: string, type: string, bytes: Uint8Array): void {
-  const header = Buffer.from(`${aad}\0${type}\0${bytes.length}\0`, 'utf8');
-  hash.update(header);
-  hash.update(bytes);
+/** SHA-256 of `sops`, fed first when `mac_only_encrypted` is set (§3.1). */
+const MAC_ONLY_ENCRYPTED_PREFIX = Buffer.from('8a3fd2ad54ce66527b1034f3d147be0b0b975b3bf44f72c6fdadec8176f27d69', 'hex');
+
+/** The MAC (§3.1) and the fingerprint of one walk, fed leaf by leaf in document order. */
+class LeafHashes {
+  readonly #mac = new BatchedSha512();
+  readonly #fingerprint = new BatchedSha512();
+  readonly #macOnlyEncrypted: boolean;
+
+  constructor(macOnlyEncrypted: boolean) {
+    this.#macOnlyEncrypted = macOnlyEncrypted;
+    if (macOnlyEncrypted) this.#mac.update(MAC_ONLY_ENCRYPTED_PREFIX);
+  }
+
+  /** A leaf the rule encrypts: in the MAC and the fingerprint. */
+  leaf(aad: string, type: EncType, bytes: Uint8Array): void {
+    this.#mac.update(bytes);
+    this.fingerprintOnly(aad, type, bytes);
+  }
+
+  /** A leaf left in the clear: in the MAC unless `mac_only_encrypted`, always in the fingerprint. */
+  clearLeaf(aad: string, value: ScalarValue): void {
+    const bytes = plaintextBytes(value);
+    if (!this.#macOnlyEncrypted) this.#mac.update(bytes);
+    this.fingerprintOnly(aad, encTypeOf(value), bytes);
+  }
+
+  /** Comments are in the fingerprint only: sops's MAC does not cover them. */
+  fingerprintOnly(aad: string, type: EncType, bytes: Uint8Array): void {
+    // AAD, type and length before the bytes, so no two different leaf lists hash alike.
+    this.#fingerprint.header(aad, type, bytes.length);
+    this.#fingerprint.update(bytes);
+  }
+
+  /** The MAC as sops stores it: upper-case hex of the SHA-512. */
+  macHex(): string {
+    return this.#mac.digestHex().toUpperCase();
+  }
+
+  fingerprintHex(): string {
+    return this.#fingerprint.digestHex();
+  }
+
+  /** Zeroes the plaintext still in the batch buffers. */
+  wipe(): void {
+    this.#mac.wipe();
+    this.#fingerprint.wipe();
+  }
+}
+
+const BATCH_BYTES = 16 * 1024;
+
+/**
+ * SHA-512 fed through a buffer: leaves are a few dozen bytes, and one `update` per leaf (two for
+ * the fingerprint) cost more than the hashing. The digest is that of the same bytes fed one by one.
+ */
+class BatchedSha512 {
+  readonly #hash = createHash('sha512');
+  readonly #buffer = Buffer.alloc(BATCH_BYTES);
+  #used = 0;
+
+  update(bytes: Uint8Array): void {
+    if (bytes.length > BATCH_BYTES - this.#used) {
+      this.#flush();
+      if (bytes.length > BATCH_BYTES / 2) {
+        this.#hash.update(bytes);
+        return;
+      }
+    }
+    this.#buffer.set(bytes, this.#used);
+    this.#used += bytes.length;
+  }
+
+  /** `${aad}\0${type}\0${length}\0` in UTF-8, written in place instead of built as a string. */
+  header(aad: string, type: EncType, length: number): void {
+    // At most 3 UTF-8 bytes per UTF-16 unit, the type, 16 digits and 3 separators.
+    const room = aad.length * 3 + type.length + 19;
+    if (room > BATCH_BYTES - this.#used) {
+      this.#flush();
+      if (room > BATCH_BYTES) {
+        this.#hash.update(Buffer.from(`${aad}\0${type}\0${length}\0`, 'utf8'));
+        return;
+      }
+    }
+    const buffer = this.#buffer;
+    let at = this.#used;
+    at += buffer.write(aad, at, 'utf8');
+    buffer[at++] = 0;
+    at += buffer.write(type, at, 'latin1');
+    buffer[at++] = 0;
+    at += buffer.write(String(length), at, 'latin1');
+    buffer[at++] = 0;
+    this.#used = at;
+  }
+
+  digestHex(): string {
+    this.#flush();
+    return this.#hash.digest('hex');
+  }
+
+  wipe(): void {
+    this.#buffer.fill(0);
+    this.#used = 0;
+  }
+
+  #flush(): void {
+    if (this.#used === 0) return;
+    this.#hash.update(this.#buffer.subarray(0, this.#used));
+    this.#buffer.fill(0, 0, this.#used);
+    this.#used = 0;
+  }
 }

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { newDataKey } from '../../src/sops/cipher.ts';
+import { dataKeyObject, newDataKey, openEncValue, parseEncValue } from '../../src/sops/cipher.ts';
 import { decryptTree, encryptTree } from '../../src/sops/crypt.ts';
 import type { SopsMetadata } from '../../src/sops/metadata.ts';
 import type { Mapping, Node, Scalar, ScalarValue, Tree } from '../../src/sops/tree.ts';
@@ -98,5 +99,30 @@ describe('encrypting and decrypting a tree', () => {
     const tree = sampleTree();
     encryptTree(tree, key, metadataFor('', lastModified), 'yaml', lastModified);
     expect(() => decryptTree(tree, key, metadataFor('', lastModified), 'yaml')).toThrow(expect.objectContaining({ code: 'no-mac' }));
+  });
+});
+
+describe('the MAC and the fingerprint of a large tree', () => {
+  const lastModified = '2026-11-22T05:00:00Z';
+
+  it('are SHA-512 over every leaf in order, values longer than any buffer included', () => {
+    // Lengths from empty to far past 16 KiB, AADs with non-ASCII keys.
+    const lengths = Array.from({ length: 3000 }, (_, i) => (i % 997 === 0 ? 20_000 + i : i % 331 === 0 ? 9_000 : i % 41));
+    const leaves = lengths.map((length, i) => ({ key: i % 7 === 0 ? `clé-${i}` : `k${i}`, value: 'x'.repeat(length).replace(/x/g, (_, at: number) => String.fromCharCode(97 + ((at + i) % 26))) }));
+    const tree: Tree = { branches: [{ kind: 'map', items: leaves.map((leaf) => e(leaf.key, scalar({ type: 'str', value: leaf.value }))) }] };
+    const key = newDataKey();
+    const { mac, fingerprint } = encryptTree(tree, key, metadataFor('', lastModified), 'yaml', lastModified);
+
+    const expectedMac = createHash('sha512');
+    const expectedFingerprint = createHash('sha512');
+    for (const leaf of leaves) {
+      const bytes = Buffer.from(leaf.value, 'utf8');
+      expectedMac.update(bytes);
+      expectedFingerprint.update(Buffer.from(`${leaf.key}:\0str\0${bytes.length}\0`, 'utf8')).update(bytes);
+    }
+    const storedMac = parseEncValue(mac, 'sops.mac');
+    expect(Buffer.from(openEncValue(storedMac, dataKeyObject(key), lastModified)).toString()).toBe(expectedMac.digest('hex').toUpperCase());
+    expect(fingerprint).toBe(expectedFingerprint.digest('hex'));
+    expect(decryptTree(tree, key, metadataFor(mac, lastModified), 'yaml').fingerprint).toBe(fingerprint);
   });
 });
