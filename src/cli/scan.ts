@@ -24,11 +24,13 @@ export async function scanCommand(argv: string[]): Promise<number> {
   const report = toReport(result);
   process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report));
   if (failOn === undefined) return 0;
-  return reaches(report.files.map((f) => f.state as EntryStateKind), failOn) || (failOn === 'stale' && report.problems.length > 0) ? EXIT_FINDINGS : 0;
+  return reaches(report.files.map((f) => f.state), failOn) || (failOn === 'stale' && report.problems.length > 0) ? EXIT_FINDINGS : 0;
 }
 
-/** `stale` is reached by anything not current; `at-risk` by at-risk and lost files. */
+/**
+ * Whether any state is as bad as `threshold` or worse, in SEVERITY's order: `stale` is reached by
+ * anything not current, `at-risk` by at-risk and lost files.
+ */
 function reaches(states: readonly EntryStateKind[], threshold: 'stale' | 'at-risk'): boolean {
-  const worst = threshold === 'stale' ? ['lost', 'at-risk', 'unreachable', 'stale'] : ['lost', 'at-risk'];
-  return states.some((state) => worst.includes(state) && SEVERITY.includes(state));
+  return states.some((state) => SEVERITY.indexOf(state) <= SEVERITY.indexOf(threshold));
 }

@@ -2,7 +2,7 @@ import type { GateDecision } from '../kms/gate.ts';
 import type { ApplyResult } from './apply.ts';
 import type { RekeyJobResult } from './job.ts';
 import type { FileAction, FilePlan } from './plan.ts';
-import type { EntryState } from './states.ts';
+import type { EntryState, EntryStateKind } from './states.ts';
 
 /**
  * The job's result as plain data: the documented JSON of `sops-rekey scan --json` (docs/scan-json.md)
@@ -36,7 +36,7 @@ export interface ReportAction {
 export interface ReportFile {
   readonly path: string;
   readonly format: string;
-  readonly state: string;
+  readonly state: EntryStateKind;
   readonly action: ReportAction;
   readonly entries: readonly ReportEntry[];
   readonly kustomizations: readonly string[];
