@@ -1,7 +1,7 @@
 import { type KeySources, type WrapPlan, type WrapRecord, recoverDataKey, secretsForNewDataKey, wrapGroupSecrets } from '../keys/data-key.ts';
 import { SopsRekeyError, VerificationError } from '../errors.ts';
 import { newDataKey } from '../sops/cipher.ts';
-import { decryptTree, encryptTree, type DecryptOptions } from '../sops/crypt.ts';
+import { decryptTree, encryptTree, type DecryptOptions, reencryptTree } from '../sops/crypt.ts';
 import { type MasterKey, masterKeyId } from '../sops/master-key.ts';
 import { lastModifiedAt, metadataToRaw, type SopsMetadata } from '../sops/metadata.ts';
 import { DEFAULT_SELECTOR, type Selector } from '../sops/selectors.ts';
@@ -63,13 +63,15 @@ export async function rotateFile(bytes: Uint8Array, name: string, sources: KeySo
 async function reencrypt(bytes: Uint8Array, name: string, sources: KeySources, options: RekeyOptions) {
   const file = readSopsFile(bytes, name, options.format);
   const { dataKey } = await recoverDataKey(file.metadata, sources);
-  const before = decryptTree(file.loaded.tree, dataKey, file.metadata, file.format);
 
   const freshKey = newDataKey();
-  const { keyGroups, wrapped } = await wrapGroupSecrets(file.metadata, secretsForNewDataKey(file.metadata, freshKey), sources, options);
   const lastModified = lastModifiedAt(options.now ?? new Date());
-  const { mac } = encryptTree(file.loaded.tree, freshKey, file.metadata, file.format, lastModified);
-  const metadata: SopsMetadata = { ...file.metadata, keyGroups, lastModified, mac };
+  // Decrypts (old MAC checked) and encrypts under the fresh key in one walk, before any key is
+  // wrapped, so a damaged file costs no Encrypt call. `before.fingerprint` is the old plaintext's,
+  // which the read-back must find again.
+  const before = reencryptTree(file.loaded.tree, dataKey, freshKey, file.metadata, file.format, lastModified);
+  const { keyGroups, wrapped } = await wrapGroupSecrets(file.metadata, secretsForNewDataKey(file.metadata, freshKey), sources, options);
+  const metadata: SopsMetadata = { ...file.metadata, keyGroups, lastModified, mac: before.mac };
   const out = storeFor(file.format).emitEncrypted(file.loaded, metadataToRaw(metadata));
   const expected: Expected = { dataKey: freshKey, fingerprint: before.fingerprint, metadata, wrapped, options };
   return { out, format: file.format, expected };

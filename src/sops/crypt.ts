@@ -110,7 +110,78 @@ export function encryptTree(
   }
 }
 
+/**
+ * `decryptTree` under `oldKey` then `encryptTree` under `newKey`, in one walk: each value goes from
+ * its old `ENC[...]` to its new one without becoming a JS string in between, and is decrypted,
+ * hashed and encrypted while its bytes are at hand. The old MAC is checked before this returns,
+ * so a damaged file throws as `decryptTree` would and its new tree must not be used.
+ *
+ * The fingerprint is `decryptTree`'s of the old tree (and `encryptTree`'s of the new one).
+ */
+export function reencryptTree(
+  tree: Tree,
+  oldKey: Uint8Array,
+  newKey: Uint8Array,
+  metadata: SopsMetadata,
+  format: StoreFormat,
+  lastModified: string,
+): TreeCrypt & { readonly mac: string } {
+  if (readsComments(format, metadata)) {
+    // Comment rules decide on the comments seen so far. One walk decides on their stored text
+    // (an ENC[...] for an encrypted comment); sops's encrypt decides on their plaintext. The two
+    // differ when the file's rule is not the one it was encrypted under (the rule is outside the
+    // MAC), so these files take the two walks sops takes.
+    const before = decryptTree(tree, oldKey, metadata, format);
+    return { ...encryptTree(tree, newKey, metadata, format, lastModified), fingerprint: before.fingerprint };
+  }
+  const from = dataKeyObject(oldKey);
+  const to = dataKeyObject(newKey);
+  const hashes = new LeafHashes(metadata.macOnlyEncrypted);
+  try {
+    walkTree(tree, leafRuleFor(format, metadata), {
+      scalar(node, { aad, encrypt }) {
+        if (!encrypt) {
+          hashes.clearLeaf(aad, node.value);
+          return;
+        }
+        const stored = storedEnc(node.value, aad);
+        if (stored === '') {
+          hashes.leaf(aad, 'str', EMPTY);
+          return;
+        }
+        const enc = parseEncValue(stored, aad);
+        const plain = openEncValue(enc, from, aad);
+        // What decryptTree would hold, then encode again; `str` (valid UTF-8 or not) and `bytes`
+        // are their decrypted bytes, written as `str`.
+        let type: EncType = 'str';
+        let bytes = plain;
+        if (enc.type !== 'str') {
+          const value = valueFromPlaintext(enc.type, plain, aad);
+          type = encTypeOf(value);
+          if (!holdsPlaintextBytes(value)) bytes = plaintextBytes(value);
+        }
+        hashes.leaf(aad, type, bytes);
+        // Nothing to encrypt is left as decryptTree leaves it (sops never encrypts an empty value).
+        node.value = bytes.length > 0 ? { type: 'str', value: sealEncValue(bytes, type, to, aad) } : valueFromPlaintext(enc.type, plain, aad);
+        plain.fill(0);
+      },
+      comment(node, { aad, encrypt }) {
+        decryptComment(node, from, aad, encrypt);
+        encryptComment(node, to, aad, encrypt, hashes);
+      },
+    });
+    const macHex = hashes.macHex();
+    checkMac(macHex, metadata, from);
+    return { mac: sealMac(macHex, to, lastModified), fingerprint: hashes.fingerprintHex() };
+  } finally {
+    hashes.wipe();
+  }
+}
+
 const EMPTY = new Uint8Array(0);
+
+const readsComments = (format: StoreFormat, metadata: Pick<SopsMetadata, 'selector'>): boolean =>
+  format !== 'binary' && (metadata.selector?.kind === 'encrypted_comment_regex' || metadata.selector?.kind === 'unencrypted_comment_regex');
 
 /** The `ENC[...]` text of a leaf the rule encrypts ('' stays as it is); anything else is refused. */
 function storedEnc(value: ScalarValue, aad: string): string {

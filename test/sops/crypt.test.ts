@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { dataKeyObject, newDataKey, openEncValue, parseEncValue } from '../../src/sops/cipher.ts';
-import { decryptTree, encryptTree } from '../../src/sops/crypt.ts';
+import { dataKeyObject, newDataKey, openEncValue, parseEncValue, sealEncValue } from '../../src/sops/cipher.ts';
+import { decryptTree, encryptTree, reencryptTree } from '../../src/sops/crypt.ts';
 import type { SopsMetadata } from '../../src/sops/metadata.ts';
 import type { Mapping, Node, Scalar, ScalarValue, Tree } from '../../src/sops/tree.ts';
 
@@ -99,6 +99,97 @@ describe('encrypting and decrypting a tree', () => {
     const tree = sampleTree();
     encryptTree(tree, key, metadataFor('', lastModified), 'yaml', lastModified);
     expect(() => decryptTree(tree, key, metadataFor('', lastModified), 'yaml')).toThrow(expect.objectContaining({ code: 'no-mac' }));
+  });
+});
+
+describe('re-encrypting a tree under a new data key in one walk', () => {
+  const lastModified = '2026-11-22T05:00:00Z';
+  const rotatedAt = '2026-11-23T06:00:00Z';
+
+  /** Every kind of leaf, nested, with comments before values at several levels. */
+  function richTree(): Tree {
+    const nested: Mapping = {
+      kind: 'map',
+      items: [
+        { kind: 'comment', text: ' sops:enc marker' },
+        e('token', scalar({ type: 'str', value: `${CANARY}-\ufeff-é` })),
+        e('raw', scalar({ type: 'bytes', value: Uint8Array.of(0xff, 0x00, 0xfe) })),
+        e('when', scalar({ type: 'time', value: '2026-01-02T03:04:05Z' })),
+        e('list', { kind: 'seq', items: [scalar({ type: 'int', value: -7n }), { kind: 'comment', text: ' in a list' }, scalar({ type: 'float', value: 1e21 })] }),
+        e('note_unencrypted', scalar({ type: 'str', value: 'clear' })),
+      ],
+    };
+    const root = sampleTree().branches[0] as Mapping;
+    return { branches: [{ kind: 'map', items: [...root.items, e('nested', nested)] }] };
+  }
+
+  const selectors = [
+    ['default rule', undefined, undefined],
+    ['encrypted_regex', { kind: 'encrypted_regex', value: '^(password|token|list)$' }, undefined],
+    ['unencrypted_comment_regex', { kind: 'unencrypted_comment_regex', value: 'marker' }, undefined],
+    ['encrypted_comment_regex', { kind: 'encrypted_comment_regex', value: 'sops:enc' }, undefined],
+    // The rule is not covered by the MAC: a file encrypted under one rule and read under a comment
+    // rule has encrypted comments whose plaintext decides differently than their ENC[...] text.
+    ['comment rule changed after encryption', { kind: 'unencrypted_comment_regex', value: 'marker' }, { kind: 'unencrypted_comment_regex', value: '^$' }],
+  ] as const;
+
+  it.each(selectors)(
+    'gives what decrypt then encrypt give (%s): same leaves encrypted, same plaintext, same fingerprint',
+    (_name, selector, encryptedUnder) => {
+      const oldKey = newDataKey();
+      const newKey = newDataKey();
+      const meta = (mac: string, at: string): SopsMetadata => ({ ...metadataFor(mac, at), selector });
+      const tree = richTree();
+      const first = encryptTree(tree, oldKey, { ...meta('', lastModified), selector: encryptedUnder ?? selector }, 'yaml', lastModified);
+
+      const twoWalks = structuredClone(tree);
+      const decrypted = decryptTree(twoWalks, oldKey, meta(first.mac, lastModified), 'yaml');
+      const reference = encryptTree(twoWalks, newKey, meta('', rotatedAt), 'yaml', rotatedAt);
+
+      const oneWalk = reencryptTree(tree, oldKey, newKey, meta(first.mac, lastModified), 'yaml', rotatedAt);
+      expect(oneWalk.fingerprint).toBe(decrypted.fingerprint);
+      expect(oneWalk.fingerprint).toBe(reference.fingerprint);
+      // Fresh IVs differ; where each ENC[...] stands and its type must not.
+      const layout = (t: Tree) => JSON.stringify(t, (_k, v) => (typeof v === 'bigint' ? String(v) : typeof v === 'string' ? v.replace(/^ENC\[.*(type:\w+)\]$/s, 'ENC:$1') : v));
+      expect(layout(tree)).toBe(layout(twoWalks));
+      expect(layout(tree)).toMatch(/ENC:type:/);
+
+      const back = decryptTree(tree, newKey, meta(oneWalk.mac, rotatedAt), 'yaml');
+      expect(back.fingerprint).toBe(decrypted.fingerprint);
+      decryptTree(twoWalks, newKey, meta(reference.mac, rotatedAt), 'yaml');
+      expect(tree).toEqual(twoWalks);
+    },
+  );
+
+  it('writes the Go text form of a value whose stored plaintext was not in it, as sops rotate does', () => {
+    const oldKey = newDataKey();
+    const newKey = newDataKey();
+    const tree = sampleTree();
+    const { mac } = encryptTree(tree, oldKey, metadataFor('', lastModified), 'yaml', lastModified);
+    // `+5432` reads as the int 5432, whose text the MAC covers: the file is valid as it is.
+    (valueAt(tree, 'port') as Scalar).value = { type: 'str', value: sealEncValue(Buffer.from('+5432'), 'int', dataKeyObject(oldKey), 'port:') };
+    const rotated = reencryptTree(tree, oldKey, newKey, metadataFor(mac, lastModified), 'yaml', rotatedAt);
+    const stored = parseEncValue(((valueAt(tree, 'port') as Scalar).value as { value: string }).value, 'port:');
+    expect(Buffer.from(openEncValue(stored, dataKeyObject(newKey), 'port:')).toString()).toBe('5432');
+    decryptTree(tree, newKey, metadataFor(rotated.mac, rotatedAt), 'yaml');
+    expect(tree).toEqual(sampleTree());
+  });
+
+  it('refuses what decryptTree refuses: a tampered MAC, another data key, a value left in the clear', () => {
+    const key = newDataKey();
+    const tree = sampleTree();
+    const { mac } = encryptTree(tree, key, metadataFor('', lastModified), 'yaml', lastModified);
+    const reencrypt = (t: Tree, oldKey: Uint8Array, metadata: SopsMetadata) => () => reencryptTree(structuredClone(t), oldKey, newDataKey(), metadata, 'yaml', rotatedAt);
+    expect(reencrypt(tree, key, metadataFor(mac, '2026-11-22T05:00:01Z'))).toThrow(expect.objectContaining({ code: 'mac-auth-failed' }));
+    expect(reencrypt(tree, newDataKey(), metadataFor(mac, lastModified))).toThrow(expect.objectContaining({ code: 'value-auth-failed' }));
+    const other = encryptTree(sampleTree(), key, metadataFor('', lastModified), 'yaml', lastModified);
+    const edited = structuredClone(tree);
+    (valueAt(edited, 'ratio') as Scalar).value = { type: 'str', value: '' };
+    expect(reencrypt(edited, key, metadataFor(other.mac, lastModified))).toThrow(expect.objectContaining({ code: 'mac-mismatch' }));
+    const clear = structuredClone(tree);
+    (valueAt(clear, 'password') as Scalar).value = { type: 'str', value: 'not encrypted' };
+    expect(reencrypt(clear, key, metadataFor(mac, lastModified))).toThrow(/password: should be encrypted/);
+    expect(reencrypt(tree, key, metadataFor('', lastModified))).toThrow(expect.objectContaining({ code: 'no-mac' }));
   });
 });
 
