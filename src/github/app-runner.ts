@@ -11,6 +11,8 @@ import { createRekeyRunner, type RekeyRunnerOptions } from './runner.ts';
 export type ProbotRunnerOptions = Omit<RekeyRunnerOptions, 'connect' | 'log'> & {
   /** Clone from here instead of the URL the API reports (tests, proxies). */
   readonly cloneUrl?: (owner: string, name: string) => string;
+  /** Waits between attempts of a create on GitHub (default 1, 4, 9 s; tests shrink them). */
+  readonly createRetryDelaysMs?: readonly number[];
 };
 
 export function probotRunner(app: Probot, options: ProbotRunnerOptions): JobRunner {
@@ -20,7 +22,13 @@ export function probotRunner(app: Probot, options: ProbotRunnerOptions): JobRunn
     connect: async (repo) => {
       const octokit = await app.auth(repo.installationId);
       return {
-        scm: octokitScm({ octokit, owner: repo.owner, name: repo.name, ...(options.cloneUrl ? { cloneUrl: options.cloneUrl } : {}) }),
+        scm: octokitScm({
+          octokit,
+          owner: repo.owner,
+          name: repo.name,
+          ...(options.cloneUrl ? { cloneUrl: options.cloneUrl } : {}),
+          ...(options.createRetryDelaysMs ? { createRetryDelaysMs: options.createRetryDelaysMs } : {}),
+        }),
         configReader: githubConfigReader(octokit),
       };
     },

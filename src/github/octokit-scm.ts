@@ -5,6 +5,7 @@
  */
 import type { ProbotOctokit } from 'probot';
 import { shallowClone } from './clone.ts';
+import { createOnce } from './create-once.ts';
 import type { CheckRunInfo, CommitInfo, FileChange, IssueInfo, NewPull, PullInfo, RepositoryInfo, Scm } from './scm.ts';
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
@@ -18,12 +19,22 @@ export interface OctokitScmOptions {
    * tests). The token is added to it.
    */
   readonly cloneUrl?: (owner: string, name: string) => string;
+  /** Waits between attempts of a create (`createOnce`); default 1, 4 and 9 s. */
+  readonly createRetryDelaysMs?: readonly number[];
 }
+
+/**
+ * Per-request option turning Probot's retry plugin off: a create it retried after a lost answer
+ * would be made twice, so creates retry through `createOnce`, which looks before it re-sends.
+ */
+const NO_RETRY = { request: { retries: 0 } };
 
 export function octokitScm(options: OctokitScmOptions): Scm {
   const { octokit, owner, name } = options;
   const repo = { owner, repo: name };
   let cloneUrl: string | undefined;
+  const once = <T>(create: () => Promise<T>, find: () => Promise<T | undefined>): Promise<T> =>
+    createOnce({ create, find, ...(options.createRetryDelaysMs ? { delaysMs: options.createRetryDelaysMs } : {}) });
 
   const token = async (): Promise<string> => {
     const auth = (await octokit.auth({ type: 'installation' })) as { token?: unknown };
@@ -36,7 +47,7 @@ export function octokitScm(options: OctokitScmOptions): Scm {
     return { sha: data.sha, message: data.message, parents: data.parents.map((p) => p.sha), verified: data.verification?.verified === true };
   };
 
-  return {
+  const scm: Scm = {
     async repository(): Promise<RepositoryInfo> {
       const { data } = await octokit.rest.repos.get(repo);
       cloneUrl = data.clone_url;
@@ -77,7 +88,14 @@ export function octokitScm(options: OctokitScmOptions): Scm {
 
     async setBranch(branch, sha, exists) {
       if (exists) await octokit.rest.git.updateRef({ ...repo, ref: `heads/${branch}`, sha, force: true });
-      else await octokit.rest.git.createRef({ ...repo, ref: `refs/heads/${branch}`, sha });
+      else {
+        await once(
+          async () => (await octokit.rest.git.createRef({ ...repo, ref: `refs/heads/${branch}`, sha, ...NO_RETRY }), true),
+          // Created by the lost attempt when it already points at this very commit (a branch made
+          // by someone else points elsewhere, and the 422 stands).
+          async () => ((await scm.branchHead(branch))?.sha === sha ? true : undefined),
+        );
+      }
     },
 
     async pullsFor(branch) {
@@ -93,9 +111,18 @@ export function octokitScm(options: OctokitScmOptions): Scm {
     },
 
     async createPull(pull: NewPull) {
-      const { data } = await octokit.rest.pulls.create({ ...repo, title: pull.title, body: pull.body, head: pull.head, base: pull.base, draft: pull.draft });
-      if (pull.labels.length > 0) await octokit.rest.issues.addLabels({ ...repo, issue_number: data.number, labels: [...pull.labels] });
-      return pullInfo({ ...data, labels: pull.labels.map((n) => ({ name: n })) });
+      const created = await once(
+        async () => pullInfo((await octokit.rest.pulls.create({ ...repo, title: pull.title, body: pull.body, head: pull.head, base: pull.base, draft: pull.draft, ...NO_RETRY })).data),
+        // GitHub allows one open pull request per head and base: an open one is the lost attempt's.
+        async () => {
+          const { data } = await octokit.rest.pulls.list({ ...repo, state: 'open', head: `${owner}:${pull.head}`, base: pull.base, per_page: 100 });
+          const found = data.find((p) => p.head.ref === pull.head);
+          return found ? pullInfo(found) : undefined;
+        },
+      );
+      // Adding labels is idempotent, so Probot may retry it as it likes.
+      if (pull.labels.length > 0) await octokit.rest.issues.addLabels({ ...repo, issue_number: created.number, labels: [...pull.labels] });
+      return { ...created, labels: [...new Set([...created.labels, ...pull.labels])] };
     },
 
     async updatePull(number, fields) {
@@ -119,8 +146,16 @@ export function octokitScm(options: OctokitScmOptions): Scm {
     },
 
     async createIssue(issue) {
-      const { data } = await octokit.rest.issues.create({ ...repo, title: issue.title, body: issue.body, labels: [...issue.labels] });
-      return issueInfo(data);
+      return once(
+        async () => issueInfo((await octokit.rest.issues.create({ ...repo, title: issue.title, body: issue.body, labels: [...issue.labels], ...NO_RETRY })).data),
+        // The app's issues carry a hidden marker in their body: an open issue with this very title
+        // and body is the lost attempt's.
+        async () => {
+          const open = await octokit.paginate(octokit.rest.issues.listForRepo, { ...repo, state: 'open', per_page: 100 });
+          const found = open.filter((i) => i.pull_request === undefined && i.title === issue.title && (i.body ?? '') === issue.body).sort((a, b) => b.number - a.number)[0];
+          return found ? issueInfo(found) : undefined;
+        },
+      );
     },
 
     async updateIssue(number, fields) {
@@ -138,14 +173,25 @@ export function octokitScm(options: OctokitScmOptions): Scm {
     },
 
     async createCheckRun(run) {
-      await octokit.rest.checks.create({
-        ...repo,
-        name: run.name,
-        head_sha: run.headSha,
-        status: 'completed',
-        conclusion: run.conclusion,
-        output: { title: run.title, summary: run.summary },
-      });
+      await once(
+        async () => {
+          await octokit.rest.checks.create({
+            ...repo,
+            name: run.name,
+            head_sha: run.headSha,
+            status: 'completed',
+            conclusion: run.conclusion,
+            output: { title: run.title, summary: run.summary },
+            ...NO_RETRY,
+          });
+          return true;
+        },
+        // A run of ours with this name, on this commit, saying exactly this, is the lost attempt's.
+        async () => {
+          const runs = await scm.checkRunsFor(run.headSha, run.name);
+          return runs.some((r) => r.conclusion === run.conclusion && r.title === run.title && r.summary === run.summary) ? true : undefined;
+        },
+      );
     },
 
     async updateCheckRun(id, output) {
@@ -158,6 +204,7 @@ export function octokitScm(options: OctokitScmOptions): Scm {
       });
     },
   };
+  return scm;
 }
 
 interface RawPull {

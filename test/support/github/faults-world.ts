@@ -215,7 +215,12 @@ export async function startInProcessApp(world: FaultWorld, options: { readonly m
   });
   const server = new Server({ Probot: probot, host: '127.0.0.1', port: await freePort(), log });
   await server.load((app, appOptions) => {
-    runner = probotRunner(app, { kmsIdentity: { kind: 'emulator', host: world.emulator.host }, kmsClients });
+    runner = probotRunner(app, {
+      kmsIdentity: { kind: 'emulator', host: world.emulator.host },
+      kmsClients,
+      // Probot's 1, 4, 9 s between attempts of a create, scaled like its retries.
+      createRetryDelaysMs: [1, 4, 9].map((s) => s * msPerSecond),
+    });
     return createApp({ queue })(app, appOptions);
   });
   await server.start();
