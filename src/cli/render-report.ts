@@ -68,7 +68,7 @@ export function shortKey(name: string): string {
   return match ? `${match[1]}/${match[2]}` : name;
 }
 
-export function versionId(name: string): string {
+function versionId(name: string): string {
   return /cryptoKeyVersions\/([^/]+)$/.exec(name)?.[1] ?? name;
 }
 

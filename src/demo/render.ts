@@ -38,7 +38,7 @@ export function renderDeadlines(files: readonly ScannedFile[], style: Style): st
  * The gate's sentence made shorter for a terminal: version names as `key/vN`, times to the
  * second. The gate's wording itself is kept: it is what PR bodies and the dashboard say.
  */
-export function tidy(text: string): string {
+function tidy(text: string): string {
   return text
     .replace(/projects\/[^/\s]+\/locations\/[^/\s]+\/keyRings\/[^/\s]+\/cryptoKeys\/[^/\s]+\/cryptoKeyVersions\/[^/\s,:;)]+/g, (name) => shortVersion(name))
     .replace(/(T\d{2}:\d{2}:\d{2})\.\d{3}Z/g, '$1Z');

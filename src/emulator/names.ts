@@ -87,6 +87,3 @@ export function formatKeyRingName(n: KeyRingName): string {
 export function formatCryptoKeyName(n: CryptoKeyName): string {
   return `${formatKeyRingName(n)}/cryptoKeys/${n.cryptoKey}`;
 }
-export function formatVersionName(key: CryptoKeyName, version: number): string {
-  return `${formatCryptoKeyName(key)}/cryptoKeyVersions/${version}`;
-}

@@ -106,7 +106,7 @@ export interface HeaderSource {
  * which asks the IAM Credentials API for a token when it has none or the one it has expires
  * within `eagerRefreshThresholdMillis` (5 min by default), so calls never carry a stale token.
  */
-export function headerSource(identity: Exclude<KmsIdentity, { kind: 'emulator' }>, endpoint: KmsEndpoint = {}): HeaderSource {
+function headerSource(identity: Exclude<KmsIdentity, { kind: 'emulator' }>, endpoint: KmsEndpoint = {}): HeaderSource {
   switch (identity.kind) {
     case 'access-token':
       return staticToken(identity.token);
@@ -163,7 +163,7 @@ function staticToken(token: string): OAuth2Client {
  * gRPC call credentials from a header source. A failure to get a token becomes UNAUTHENTICATED
  * when the token service refused (401/403: fix the identity), and UNAVAILABLE otherwise (retry).
  */
-export function callCredentials(source: HeaderSource): CallCredentials {
+function callCredentials(source: HeaderSource): CallCredentials {
   return grpcCredentials.createFromMetadataGenerator((_params, callback) => {
     source.getRequestHeaders().then(
       (headers) => {
@@ -193,7 +193,7 @@ export function parseHostPort(text: string): { host: string; port: number } {
 }
 
 /** A stable cache key for an identity; tokens are hashed so keys are safe to log. */
-export function identityKey(identity: KmsIdentity, endpoint: KmsEndpoint = {}): string {
+function identityKey(identity: KmsIdentity, endpoint: KmsEndpoint = {}): string {
   const hash = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 16);
   const ep = `${endpoint.apiEndpoint ?? ''}:${endpoint.port ?? ''}:${endpoint.iamCredentialsEndpoint ?? ''}:${endpoint.rootCerts ? hash(endpoint.rootCerts.toString('latin1')) : ''}`;
   switch (identity.kind) {

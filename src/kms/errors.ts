@@ -65,7 +65,7 @@ const VERSION_NAME = /projects\/[^/\s]+\/locations\/[^/\s]+\/keyRings\/[^/\s]+\/
 const NOT_ENABLED_MESSAGE = /is not enabled, current state is: ([A-Z_]+)/;
 
 /** The gRPC status name of an error thrown by a gRPC/gax client, or `UNKNOWN`. */
-export function grpcCodeName(error: unknown): string {
+function grpcCodeName(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'number') return GRPC_CODE_NAMES[code] ?? 'UNKNOWN';
   return 'UNKNOWN';

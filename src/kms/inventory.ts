@@ -86,7 +86,7 @@ export class KeyInventoryReader {
 }
 
 /** Reads one key and its versions; failures are classified and returned, not thrown. */
-export async function readKey(client: KmsInventoryApi, key: string, options: InventoryOptions = {}): Promise<InventoryEntry> {
+async function readKey(client: KmsInventoryApi, key: string, options: InventoryOptions = {}): Promise<InventoryEntry> {
   const transient = (error: unknown): boolean => classifyKmsError(error).kind === 'transient';
   try {
     const [cryptoKey] = await withRetry(() => client.getCryptoKey({ name: key }, { retry: null }), transient, options.retry);

@@ -138,7 +138,7 @@ export function resolveFluxPath(specPath: string): string {
 }
 
 /** Whether `file` (repository-relative) lies below the Kustomization's path. */
-export function kustomizationCovers(kustomization: FluxKustomization, file: string): boolean {
+function kustomizationCovers(kustomization: FluxKustomization, file: string): boolean {
   const dir = kustomization.resolvedPath;
   return dir === '' || file.startsWith(`${dir}/`);
 }

@@ -145,7 +145,7 @@ function primaries(keys: readonly string[], inventory: ReadonlyMap<string, KeyIn
 }
 
 /** The exact operator steps, never run by this app (design.md invariant 3). */
-export function restoreCommands(state: EntryState): string[] {
+function restoreCommands(state: EntryState): string[] {
   if (state.kind !== 'at-risk') return [];
   const parts = /^projects\/([^/]+)\/locations\/([^/]+)\/keyRings\/([^/]+)\/cryptoKeys\/([^/]+)\/cryptoKeyVersions\/([^/]+)$/.exec(state.version);
   if (!parts) return [];

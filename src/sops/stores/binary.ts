@@ -6,7 +6,7 @@
 import { SopsFormatError } from '../../errors.ts';
 import type { LoadedFile, Store } from '../store.ts';
 import type { Mapping, Scalar, Tree } from '../tree.ts';
-import { emitEncryptedJson, emitFreshJson } from './json-emit.ts';
+import { emitEncryptedJson } from './json-emit.ts';
 import { loadJson } from './json-load.ts';
 
 const DATA_KEY = 'data';

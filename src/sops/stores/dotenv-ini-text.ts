@@ -1,5 +1,5 @@
 import { SopsFormatError } from '../../errors.ts';
-import type { Comment, Mapping, Node, Scalar, ScalarValue, Span, Tree } from '../tree.ts';
+import type { Comment, Node, Scalar, ScalarValue, Span, Tree } from '../tree.ts';
 
 /** Text helpers shared by the dotenv and INI stores: decoding, Go's whitespace, in-place edits. */
 
@@ -23,7 +23,7 @@ export function encodeText(text: string): Uint8Array {
 }
 
 /** Go's `unicode.IsSpace`, which `strings.TrimSpace` uses (it differs from JS `trim`: U+0085 yes, U+FEFF no). */
-export function isGoSpace(ch: string): boolean {
+function isGoSpace(ch: string): boolean {
   switch (ch) {
     case '\t':
     case '\n':
@@ -125,7 +125,7 @@ export function sameLeaves(a: readonly Leaf[], b: readonly Leaf[]): boolean {
   return a.length === b.length && a.every((leaf, i) => leaf === b[i]);
 }
 
-export function strValue(value: string): ScalarValue {
+function strValue(value: string): ScalarValue {
   return { type: 'str', value };
 }
 
@@ -135,10 +135,6 @@ export function scalarWithOrigin(value: string, span: Span): Scalar {
 
 export function commentWithOrigin(text: string, span: Span): Comment {
   return { kind: 'comment', text, origin: { span, text } };
-}
-
-export function emptyMapping(): Mapping {
-  return { kind: 'map', items: [] };
 }
 
 /**

@@ -40,7 +40,7 @@ export function renderIniValue(value: string): string {
 }
 
 /** A key name as ini.v1 writes it: backquoted if it holds `"`, `=` or `:`, triple-quoted if a backquote. */
-export function renderKeyName(name: string): string {
+function renderKeyName(name: string): string {
   if (/["=:]/.test(name)) return `\`${name}\``;
   if (name.includes('`')) return `"""${name}"""`;
   return name;

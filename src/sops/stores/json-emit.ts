@@ -42,7 +42,7 @@ export function scalarText(value: ScalarValue, bytesAs: BytesAs): string {
 }
 
 /** A node as Go would marshal it; comments do not exist in JSON and are left out. */
-export function nodeToGoJson(node: Node, bytesAs: BytesAs): GoJson {
+function nodeToGoJson(node: Node, bytesAs: BytesAs): GoJson {
   switch (node.kind) {
     case 'null':
       return { kind: 'text', text: 'null' };
