@@ -69,37 +69,6 @@ export function formatRfc3339(t: GoTime): string {
   return formatDateTime(t) + formatOffset(t.offsetSeconds);
 }
 
-/** The same instant in UTC (sops writes `lastmodified` and `created_at` as `time.Now().UTC()`). */
-export function toUtc(t: GoTime): GoTime {
-  if (t.offsetSeconds === 0) return t;
-  const ms = Date.UTC(t.year, t.month - 1, t.day, t.hour, t.minute, t.second) - t.offsetSeconds * 1000;
-  const d = new Date(ms);
-  return {
-    year: d.getUTCFullYear(),
-    month: d.getUTCMonth() + 1,
-    day: d.getUTCDate(),
-    hour: d.getUTCHours(),
-    minute: d.getUTCMinutes(),
-    second: d.getUTCSeconds(),
-    nanosecond: t.nanosecond,
-    offsetSeconds: 0,
-  };
-}
-
-/** A JS `Date` (millisecond precision) as a UTC `GoTime`. */
-export function fromDate(date: Date): GoTime {
-  return {
-    year: date.getUTCFullYear(),
-    month: date.getUTCMonth() + 1,
-    day: date.getUTCDate(),
-    hour: date.getUTCHours(),
-    minute: date.getUTCMinutes(),
-    second: date.getUTCSeconds(),
-    nanosecond: date.getUTCMilliseconds() * 1_000_000,
-    offsetSeconds: 0,
-  };
-}
-
 // --- go-yaml layouts -------------------------------------------------------------------------
 
 /** Go's `1`/`2`/`15`/`4`/`5` layout elements: one or two digits. */
