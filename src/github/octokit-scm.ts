@@ -33,6 +33,10 @@ export function octokitScm(options: OctokitScmOptions): Scm {
   const { octokit, owner, name } = options;
   const repo = { owner, repo: name };
   let cloneUrl: string | undefined;
+  let repositoryId: string | undefined;
+  /** False once GitHub said its GraphQL has no `updateRefs` (an older GitHub Enterprise Server). */
+  let graphqlRefs = true;
+  const nodeId = async (): Promise<string> => (repositoryId ??= (await octokit.rest.repos.get(repo)).data.node_id);
   const once = <T>(create: () => Promise<T>, find: () => Promise<T | undefined>): Promise<T> =>
     createOnce({ create, find, ...(options.createRetryDelaysMs ? { delaysMs: options.createRetryDelaysMs } : {}) });
 
@@ -51,6 +55,7 @@ export function octokitScm(options: OctokitScmOptions): Scm {
     async repository(): Promise<RepositoryInfo> {
       const { data } = await octokit.rest.repos.get(repo);
       cloneUrl = data.clone_url;
+      repositoryId = data.node_id;
       return { owner: data.owner.login, name: data.name, defaultBranch: data.default_branch, archived: data.archived };
     },
 
@@ -86,16 +91,43 @@ export function octokitScm(options: OctokitScmOptions): Scm {
       return (await octokit.rest.git.getCommit({ ...repo, commit_sha: sha })).data.tree.sha;
     },
 
-    async setBranch(branch, sha, exists) {
-      if (exists) await octokit.rest.git.updateRef({ ...repo, ref: `heads/${branch}`, sha, force: true });
-      else {
-        await once(
-          async () => (await octokit.rest.git.createRef({ ...repo, ref: `refs/heads/${branch}`, sha, ...NO_RETRY }), true),
-          // Created by the lost attempt when it already points at this very commit (a branch made
-          // by someone else points elsewhere, and the 422 stands).
-          async () => ((await scm.branchHead(branch))?.sha === sha ? true : undefined),
-        );
+    async setBranch(branch, sha, expected) {
+      if (expected === undefined) {
+        try {
+          return await once(
+            async () => (await octokit.rest.git.createRef({ ...repo, ref: `refs/heads/${branch}`, sha, ...NO_RETRY }), true),
+            // Created by the lost attempt when it already points at this very commit.
+            async () => ((await scm.branchHead(branch))?.sha === sha ? true : undefined),
+          );
+        } catch (error) {
+          // "Reference already exists", and not at our commit: someone else created it.
+          if (statusOf(error) === 422 && (await scm.branchHead(branch)) !== undefined) return false;
+          throw error;
+        }
       }
+      if (graphqlRefs) {
+        try {
+          await octokit.graphql(UPDATE_REFS, {
+            input: { repositoryId: await nodeId(), refUpdates: [{ name: `refs/heads/${branch}`, beforeOid: expected, afterOid: sha, force: true }] },
+          });
+          return true;
+        } catch (error) {
+          if (!lacksUpdateRefs(error)) {
+            // Refused, or the answer was lost: where the branch is now tells which.
+            const now = (await scm.branchHead(branch))?.sha;
+            if (now === sha) return true;
+            if (now !== expected) return false;
+            throw error;
+          }
+          graphqlRefs = false;
+        }
+      }
+      // GitHub Enterprise Server before 3.16 has no updateRefs, and REST's PATCH git/refs has no
+      // compare-and-swap: read again right before the forced update. A push landing between this
+      // read and the update (one round trip) is still overwritten there.
+      if ((await scm.branchHead(branch))?.sha !== expected) return false;
+      await octokit.rest.git.updateRef({ ...repo, ref: `heads/${branch}`, sha, force: true });
+      return true;
     },
 
     async pullsFor(branch) {
@@ -205,6 +237,25 @@ export function octokitScm(options: OctokitScmOptions): Scm {
     },
   };
   return scm;
+}
+
+/**
+ * GitHub's atomic, conditional ref update (GraphQL; github.com, GHES 3.16+): `beforeOid` makes the
+ * forced update a compare-and-swap.
+ */
+const UPDATE_REFS = `mutation UpdateRefs($input: UpdateRefsInput!) {
+  updateRefs(input: $input) { clientMutationId }
+}`;
+
+/** GitHub answered that its GraphQL schema has no `updateRefs` (or that there is no GraphQL). */
+function lacksUpdateRefs(error: unknown): boolean {
+  if (statusOf(error) === 404) return true;
+  const errors = (error as { errors?: unknown } | null)?.errors;
+  if (!Array.isArray(errors)) return false;
+  return errors.some((e: { extensions?: { code?: unknown; fieldName?: unknown }; message?: unknown }) =>
+    (e.extensions?.code === 'undefinedField' && e.extensions.fieldName === 'updateRefs') ||
+    (typeof e.message === 'string' && e.message.includes("Field 'updateRefs' doesn't exist")),
+  );
 }
 
 interface RawPull {

@@ -65,15 +65,12 @@ export async function publishPull(input: PublishPullInput): Promise<PublishOutco
   if (files.length === 0) return { kind: 'none', wrote: false };
   const message = commitMessage(rotation, files.length);
   const commit = await scm.commitFiles(input.baseSha, files, message);
-  // The update below is forced (the branch is regenerated from the base) and the REST API has no
-  // compare-and-swap, so the branch is read again first: a push that came while the files were
-  // re-encrypted and committed is someone else's, and is not overwritten. What is left is the
-  // moment between this read and the update.
-  const now = await scm.branchHead(branch);
-  if (now?.sha !== head?.sha) {
+  // The update is forced (the branch is regenerated from the base) but conditional on the branch
+  // still being where it was read above: a push that came while the files were re-encrypted and
+  // committed is someone else's, and is not overwritten.
+  if (!(await scm.setBranch(branch, commit.sha, head?.sha))) {
     return { kind: 'foreign-commits', branch, ...(open ? { number: open.number } : {}), wrote: false };
   }
-  await scm.setBranch(branch, commit.sha, head !== undefined);
   const state: PullState = { v: 1, inputs: rotation.inputs, commit: commit.sha, base: input.baseSha, urgent: rotation.urgent };
   const title = pullTitle(rotation.targets, rotation.urgent);
   const body = input.renderBody(state);

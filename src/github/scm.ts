@@ -85,8 +85,13 @@ export interface Scm {
   commitFiles(parent: string, files: readonly FileChange[], message: string): Promise<{ sha: string; tree: string }>;
   /** The tree of a commit. */
   treeOf(commit: string): Promise<string>;
-  /** Points `branch` at `sha`, creating it or force-updating it. */
-  setBranch(branch: string, sha: string, exists: boolean): Promise<void>;
+  /**
+   * Points `branch` at `sha` (a forced update: the branch is regenerated) only if it is still
+   * where the caller saw it: at `expected`, or absent when `expected` is undefined (then it is
+   * created). Resolves false, having written nothing, when the branch is somewhere else: a push
+   * or a create by someone else is never overwritten.
+   */
+  setBranch(branch: string, sha: string, expected: string | undefined): Promise<boolean>;
   /** Every pull request (open or closed) whose head is `branch`, newest first. */
   pullsFor(branch: string): Promise<PullInfo[]>;
   /** Open pull requests whose head branch (in this repository) starts with `prefix`, newest first. */

@@ -148,4 +148,50 @@ describe('another push racing the app', () => {
     expect(app.logs.join('')).not.toContain(world.canary);
     console.info(`[reliability] github-ref-race: branch created by someone else during the job kept and left alone (${failures.length} failed jobs${failures.length ? `: ${failures.join(', ')}` : ''})`);
   });
+  it('to the rotation branch the moment the app\'s branch update arrives: the conditional update is refused and the push kept', async () => {
+    const name = 'race-update';
+    const plain = plaintexts(world.canary, '-update');
+    await world.addRepo(name, await world.encrypt(plain));
+    await app.push(name);
+    await checkConverged(world, name, plain, app.logs.join(''));
+    const repo = repoOf(name);
+
+    // New inputs, so the app regenerates the branch; the push lands after the app's last read of
+    // the branch, when its update (GraphQL updateRefs, or REST PATCH git/refs) reaches GitHub.
+    const changed = { ...plain, 'apps/prod/app.env': plain['apps/prod/app.env']!.replace('MODE=prod', 'MODE=staging') };
+    await pushToMain(repo, await world.encrypt({ 'apps/prod/app.env': changed['apps/prod/app.env']! }));
+    let theirs = '';
+    armed = {
+      match: (r) => r.path === '/graphql' || (r.method === 'PATCH' && r.path.startsWith(`/repos/${OWNER}/${name}/git/refs/`)),
+      run: async () => void (theirs = await pushForeignCommit(repo, world.branch)),
+    };
+    const failures = await failuresDuring(() => app.push(name));
+    expect(theirs).not.toBe('');
+    expect(await repo.git.resolve(`refs/heads/${world.branch}`)).toBe(theirs);
+    const issues = [...repo.issues.values()].filter((i) => !i.pull);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]!.body).toContain(`The branch \`${world.branch}\` (#1) has commits sops-rekey did not make`);
+    expect(failures).toEqual([]);
+    console.info('[reliability] github-ref-race: push to the rotation branch as the app\'s conditional update arrived: kept, no failed job');
+  });
+
+  it('on a GitHub whose GraphQL has no updateRefs (GHES before 3.16): the REST update still regenerates the branch', async () => {
+    const name = 'rest-update';
+    const plain = plaintexts(world.canary, '-rest');
+    await world.addRepo(name, await world.encrypt(plain));
+    await app.push(name);
+    const repo = repoOf(name);
+    const changed = { ...plain, 'apps/prod/app.env': plain['apps/prod/app.env']!.replace('MODE=prod', 'MODE=dr') };
+    await pushToMain(repo, await world.encrypt({ 'apps/prod/app.env': changed['apps/prod/app.env']! }));
+    world.gh.graphql.updateRefs = false;
+    const from = world.gh.requests.length;
+    try {
+      expect(await failuresDuring(() => app.push(name))).toEqual([]);
+    } finally {
+      world.gh.graphql.updateRefs = true;
+    }
+    const refWrites = world.gh.requests.slice(from).filter((r) => r.path === '/graphql' || (r.method === 'PATCH' && r.path.includes('/git/refs/')));
+    expect(refWrites.map((r) => `${r.method} ${decodeURIComponent(r.path).replace(/.*\/git\//, 'git/')} ${r.status}`)).toEqual(['POST /graphql 200', `PATCH git/refs/heads/${world.branch} 200`]);
+    await checkConverged(world, name, changed, app.logs.join(''));
+  });
 });

@@ -8,7 +8,8 @@
  *   request is forwarded, the stand-in applies it, and the client gets a 502 instead of the answer.
  *
  * It also strips a path prefix, so a Probot started with `GHE_HOST` (whose base URL ends in
- * `/api/v3`) reaches the stand-in, which serves the API at the root.
+ * `/api/v3`, and whose GraphQL is at `/api/graphql`) reaches the stand-in, which serves the API at
+ * the root and GraphQL at `/graphql`.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -76,6 +77,9 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     const method = req.method ?? 'GET';
     let target = req.url ?? '/';
     if (options.stripPrefix && target.startsWith(options.stripPrefix)) target = target.slice(options.stripPrefix.length) || '/';
+    // GitHub Enterprise serves GraphQL at /api/graphql (Octokit derives it from an /api/v3 base),
+    // the stand-in at /graphql, as github.com does.
+    else if (options.stripPrefix === '/api/v3' && target.startsWith('/api/graphql')) target = target.slice('/api'.length);
     const path = target.split('?')[0] ?? '/';
     const write = isWrite(method, path) ? ++writes : 0;
     const action = (await options.onRequest?.({ method, path, write })) ?? 'forward';

@@ -24,6 +24,7 @@ import { errorBody, HttpError, matchRoute, readJsonBody, send, type Caller, type
 import { appRoutes } from './routes/apps.ts';
 import { checkRoutes } from './routes/checks.ts';
 import { gitDataRoutes } from './routes/git-data.ts';
+import { graphqlRoutes, type GraphqlSchema } from './routes/graphql.ts';
 import { issueRoutes } from './routes/issues.ts';
 import { pullRoutes } from './routes/pulls.ts';
 import { repoRoutes } from './routes/repos.ts';
@@ -64,6 +65,8 @@ export interface GitHubStandIn {
   /** Every API request, in the order the answers were sent. */
   readonly requests: RecordedRequest[];
   readonly faults: Faults;
+  /** What `POST /graphql` knows; `updateRefs: false` plays a GitHub Enterprise Server before 3.16. */
+  readonly graphql: GraphqlSchema;
   addInstallation(input: { id: number; account: string; type?: 'Organization' | 'User'; repositories: string[] }): Installation;
   /** Creates a bare repository whose default branch holds `files` in one commit. */
   createRepo(fullName: string, options?: { files?: Record<string, string | Buffer>; defaultBranch?: string }): Promise<RepoRecord>;
@@ -92,6 +95,7 @@ export async function startGitHubStandIn(options: StandInOptions): Promise<GitHu
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const ctx: RouteContext = { state, apiUrl: url, gitUrl: git.url };
+  const graphql: GraphqlSchema = { updateRefs: true };
   const routes: Route[] = [
     ...appRoutes(ctx),
     ...repoRoutes(ctx),
@@ -99,6 +103,7 @@ export async function startGitHubStandIn(options: StandInOptions): Promise<GitHu
     ...pullRoutes(ctx),
     ...issueRoutes(ctx),
     ...checkRoutes(ctx),
+    ...graphqlRoutes(ctx, graphql),
   ];
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -151,6 +156,7 @@ export async function startGitHubStandIn(options: StandInOptions): Promise<GitHu
     state,
     requests,
     faults,
+    graphql,
     addInstallation(input) {
       const account = state.account(input.account);
       const installation: Installation = {
