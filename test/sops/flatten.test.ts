@@ -1,18 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SopsFormatError } from '../../src/errors.ts';
 import { flatten, unflatten } from '../../src/sops/flatten.ts';
 import type { RawObject, RawValue } from '../../src/sops/tree.ts';
+import { formatErrorCode as codeOf } from '../support/format-error.ts';
 
-const codeOf = (fn: () => unknown): string | undefined => {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof SopsFormatError) return error.code;
-    throw error;
-  }
-  return undefined;
-};
 
 describe('flatten', () => {
   it('names map children with __map_ and list items with __list_<i>, in the order given', () => {

@@ -2,9 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SopsFormatError } from '../../../src/errors.ts';
 import { binaryStore } from '../../../src/sops/stores/binary.ts';
 import type { Entry, Mapping, RawObject, Scalar, Tree } from '../../../src/sops/tree.ts';
+import { formatError } from '../../support/format-error.ts';
 
 const VECTORS = '/work/shared/sops-vectors';
 const binaryVectors = readdirSync(VECTORS).filter((name) => /\.(txt|bin)$/.test(name));
@@ -23,16 +23,6 @@ function data(tree: Tree): Scalar {
   const value = entries(tree).find((entry) => entry.key === 'data')?.value;
   if (value?.kind !== 'scalar') throw new Error('no data scalar');
   return value;
-}
-
-function formatError(run: () => unknown): SopsFormatError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(SopsFormatError);
-    return error as SopsFormatError;
-  }
-  throw new Error('expected a SopsFormatError');
 }
 
 const ENC = 'ENC[AES256_GCM,data:AAAA,iv:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=,tag:AAAAAAAAAAAAAAAAAAAAAA==,type:str]';

@@ -1,9 +1,10 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { SopsFormatError } from '../../../src/errors.ts';
 import { dotenvStore } from '../../../src/sops/stores/dotenv.ts';
 import { collectLeaves } from '../../../src/sops/stores/dotenv-ini-text.ts';
-import type { Comment, Mapping, RawObject, Scalar, Tree } from '../../../src/sops/tree.ts';
+import type { Comment, RawObject, Scalar, Tree } from '../../../src/sops/tree.ts';
+import { formatErrorCode as codeOf } from '../../support/format-error.ts';
+import { leavesWithPaths } from '../../support/tree-leaves.ts';
 
 const VECTORS = '/work/shared/sops-vectors/';
 const vectors = readdirSync(VECTORS).filter((name) => name.endsWith('.env'));
@@ -19,32 +20,9 @@ interface Expected {
 }
 const expected = (name: string): Expected => JSON.parse(readFileSync(`${VECTORS}${name}.expected.json`, 'utf8'));
 
-/** [path, node] for every value and comment, in document order. */
-function leavesWithPaths(tree: Tree): Array<[string[], Scalar | Comment]> {
-  const out: Array<[string[], Scalar | Comment]> = [];
-  const walk = (map: Mapping, path: string[]): void => {
-    for (const item of map.items) {
-      if (item.kind === 'comment') out.push([path, item]);
-      else if (item.value.kind === 'scalar') out.push([[...path, item.key], item.value]);
-      else if (item.value.kind === 'map') walk(item.value, [...path, item.key]);
-    }
-  };
-  for (const branch of tree.branches) walk(branch, []);
-  return out;
-}
-
 const scalarText = (node: Scalar | Comment): string =>
   node.kind === 'comment' ? node.text : node.value.type === 'str' ? node.value.value : '';
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof SopsFormatError) return error.code;
-    throw error;
-  }
-  return undefined;
-}
 
 describe('dotenv store on the sops vectors', () => {
   it('has vectors to check', () => expect(vectors.length).toBeGreaterThanOrEqual(3));

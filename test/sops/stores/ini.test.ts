@@ -1,10 +1,11 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SopsFormatError } from '../../../src/errors.ts';
 import { collectLeaves } from '../../../src/sops/stores/dotenv-ini-text.ts';
 import { iniStore } from '../../../src/sops/stores/ini.ts';
-import type { Comment, Mapping, RawObject, Scalar, Tree } from '../../../src/sops/tree.ts';
+import type { Comment, RawObject, Scalar, Tree } from '../../../src/sops/tree.ts';
+import { formatErrorCode as codeOf } from '../../support/format-error.ts';
+import { leavesWithPaths } from '../../support/tree-leaves.ts';
 
 const VECTORS = '/work/shared/sops-vectors/';
 const vectors = readdirSync(VECTORS).filter((name) => name.endsWith('.ini'));
@@ -23,19 +24,6 @@ interface Expected {
 }
 const expected = (name: string): Expected => JSON.parse(readFileSync(`${VECTORS}${name}.expected.json`, 'utf8'));
 
-function leavesWithPaths(tree: Tree): Array<[string[], Scalar | Comment]> {
-  const out: Array<[string[], Scalar | Comment]> = [];
-  const walk = (map: Mapping, path: string[]): void => {
-    for (const item of map.items) {
-      if (item.kind === 'comment') out.push([path, item]);
-      else if (item.value.kind === 'scalar') out.push([[...path, item.key], item.value]);
-      else if (item.value.kind === 'map') walk(item.value, [...path, item.key]);
-    }
-  };
-  for (const branch of tree.branches) walk(branch, []);
-  return out;
-}
-
 const leafText = (node: Scalar | Comment): string =>
   node.kind === 'comment' ? node.text : node.value.type === 'str' ? node.value.value : '';
 
@@ -47,15 +35,6 @@ const shape = (tree: Tree): unknown =>
       : section,
   );
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof SopsFormatError) return error.code;
-    throw error;
-  }
-  return undefined;
-}
 
 const ENC = 'ENC[AES256_GCM,data:bmV3,iv:aXY=,tag:dGFn,type:str]';
 

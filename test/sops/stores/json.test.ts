@@ -2,10 +2,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SopsFormatError } from '../../../src/errors.ts';
 import { jsonStore } from '../../../src/sops/stores/json.ts';
 import type { LoadedFile } from '../../../src/sops/store.ts';
 import type { Comment, Entry, Mapping, Node, RawObject, Scalar, ScalarValue, Tree } from '../../../src/sops/tree.ts';
+import { formatError } from '../../support/format-error.ts';
 
 const VECTORS = '/work/shared/sops-vectors';
 const jsonVectors = readdirSync(VECTORS).filter((name) => name.endsWith('.json') && !name.endsWith('.expected.json'));
@@ -64,16 +64,6 @@ function plainValue(leaf: ExpectedLeaf): ScalarValue {
     default:
       return { type: 'str', value: plaintext };
   }
-}
-
-function formatError(run: () => unknown): SopsFormatError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(SopsFormatError);
-    return error as SopsFormatError;
-  }
-  throw new Error('expected a SopsFormatError');
 }
 
 const ENC = 'ENC[AES256_GCM,data:AAAA,iv:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=,tag:AAAAAAAAAAAAAAAAAAAAAA==,type:str]';
