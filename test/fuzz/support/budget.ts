@@ -20,10 +20,11 @@ export interface Budget {
 const each = (count: number, yaml = count): Record<StoreFormat, number> => ({ yaml, json: count, dotenv: count, ini: count, binary: count });
 
 /**
- * About 25 s of wall time for the whole fuzz suite on the 2-core machine (docs/reliability.md). YAML
- * gets fewer cases: its files are larger and its store the slowest (about 3 ms per mutated file).
+ * 10,000 mutated files per format in `npm test` (issue: at least 10,000 cases per format inside
+ * CI's budget): about 50 s for that property on the 2-core machine (docs/reliability.md). Round
+ * trips are ten engine operations each, so fewer run here; the heavy run has 10,000 of them.
  */
-export const CI_BUDGET: Budget = { mutations: each(4_000, 2_000), roundTrip: each(60, 40), rotateCommand: 150, metadata: 5_000, engineFiles: 20 };
+export const CI_BUDGET: Budget = { mutations: each(10_000), roundTrip: each(60, 40), rotateCommand: 150, metadata: 5_000, engineFiles: 20 };
 /** At least 10,000 cases per format and property: minutes, not for `npm test`. */
 export const HEAVY_BUDGET: Budget = { mutations: each(20_000), roundTrip: each(10_000), rotateCommand: 2_000, metadata: 50_000, engineFiles: 100 };
 
