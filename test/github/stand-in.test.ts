@@ -244,3 +244,48 @@ describe('request log and faults', () => {
     expect((await api('GET', '/repos/acme/app', token)).status).toBe(200);
   });
 });
+
+describe('GraphQL updateRefs', () => {
+  const mutation = 'mutation UpdateRefs($input: UpdateRefsInput!) { updateRefs(input: $input) { clientMutationId } }';
+
+  it('moves a ref only while it is at beforeOid, with GraphQL-shaped answers', async () => {
+    const token = gh.tokenFor(7);
+    const repo = gh.state.findRepo('acme', 'app')!;
+    const main = (await repo.git.resolve('refs/heads/main'))!;
+    const tree = (await repo.git.resolve(`${main}^{tree}`))!;
+    const person = { name: 'T', email: 't@example.test' };
+    const one = await repo.git.commitTree({ tree, parents: [main], message: 'one', author: person, committer: person });
+    const two = await repo.git.commitTree({ tree, parents: [main], message: 'two', author: person, committer: person });
+    await repo.git.updateRef('refs/heads/cas', one, undefined);
+    const repositoryId = (await api('GET', '/repos/acme/app', token)).data?.node_id;
+    const update = (beforeOid: string) =>
+      api('POST', '/graphql', token, { query: mutation, variables: { input: { repositoryId, clientMutationId: 'c1', refUpdates: [{ name: 'refs/heads/cas', beforeOid, afterOid: two, force: true }] } } });
+
+    // Not where the caller thinks: refused, nothing written.
+    const stale = await update(main);
+    expect(stale.status).toBe(200);
+    expect(stale.data?.data).toEqual({ updateRefs: null });
+    expect(stale.data?.errors?.[0]?.message).toMatch(/rejected/);
+    expect(await repo.git.resolve('refs/heads/cas')).toBe(one);
+
+    // Where the caller thinks: forced past the non-fast-forward.
+    const ok = await update(one);
+    expect(ok.data).toEqual({ data: { updateRefs: { clientMutationId: 'c1' } } });
+    expect(await repo.git.resolve('refs/heads/cas')).toBe(two);
+  });
+
+  it('answers like a GHES without updateRefs when switched off, and 404s for another installation\'s repository', async () => {
+    const token = gh.tokenFor(7);
+    const other = await api('GET', '/repos/other/thing', gh.tokenFor(8));
+    const input = { repositoryId: other.data?.node_id, refUpdates: [{ name: 'refs/heads/x', afterOid: '1'.repeat(40) }] };
+    const foreign = await api('POST', '/graphql', token, { query: mutation, variables: { input } });
+    expect(foreign.data?.errors?.[0]?.type).toBe('NOT_FOUND');
+    gh.graphql.updateRefs = false;
+    try {
+      const old = await api('POST', '/graphql', token, { query: mutation, variables: { input } });
+      expect(old.data?.errors?.[0]?.extensions).toMatchObject({ code: 'undefinedField', fieldName: 'updateRefs' });
+    } finally {
+      gh.graphql.updateRefs = true;
+    }
+  });
+});
