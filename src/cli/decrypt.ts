@@ -33,6 +33,7 @@ export async function decryptCommand(argv: string[]): Promise<number> {
   }
 }
 
+/** A `--input-type`/`--output-type` value as a StoreFormat; a UsageError names the flag otherwise. */
 export function formatOption(value: string | undefined, flag: string): StoreFormat | undefined {
   if (value === undefined) return undefined;
   if ((FORMATS as readonly string[]).includes(value)) return value as StoreFormat;

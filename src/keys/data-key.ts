@@ -24,6 +24,12 @@ export interface Recovered {
   readonly attempts: readonly KeyAttempt[];
 }
 
+/**
+ * The file's data key, as sops recovers it: each key group opened by the first of its master keys
+ * that works (age, then PGP, then the rest), the group secrets combined by Shamir when there are
+ * several groups. Every attempt is recorded; throws DataKeyUnavailableError when fewer groups open
+ * than the Shamir threshold needs (one, for a single group).
+ */
 export async function recoverDataKey(metadata: SopsMetadata, sources: KeySources): Promise<Recovered> {
   const attempts: KeyAttempt[] = [];
   const groupSecrets: (Uint8Array | undefined)[] = [];

@@ -42,10 +42,15 @@ export interface ApplyResult {
   readonly failed: readonly FailedFile[];
 }
 
+/** The files the plan re-encrypts now (`rekey` and `rescue`), in plan order. */
 export function actionable(plan: Plan): FilePlan[] {
   return plan.files.filter((file) => file.action.kind === 'rekey' || file.action.kind === 'rescue');
 }
 
+/**
+ * Re-encrypts every actionable file of `plan`, a few at a time. Only typed errors become `failed`
+ * entries: anything else is a bug and is thrown, since the remaining files may be affected too.
+ */
 export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<ApplyResult> {
   const write = options.write ?? ((relative, bytes) => writeFileAtomic(path.join(options.root, relative), bytes));
   const applied: AppliedFile[] = [];

@@ -38,6 +38,7 @@ export interface RekeyJobResult {
   readonly applied?: ApplyResult;
 }
 
+/** Runs the job in `options.mode`; only `apply` writes (through `options.write`, by default in place and atomically). */
 export async function runRekeyJob(options: RekeyJobOptions): Promise<RekeyJobResult> {
   const scan = await scanRepository({
     root: options.root,

@@ -86,6 +86,7 @@ export interface Plan {
   readonly versions: readonly VersionReport[];
 }
 
+/** What to do with each file, and a verdict for every version of every inventoried key. Pure. */
 export function buildPlan(input: PlanInput): Plan {
   const files = input.files.map((file) => planFile(file, input));
   return { files, versions: versionReports(input) };

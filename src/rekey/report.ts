@@ -76,6 +76,7 @@ export interface Report {
   readonly kmsDecryptCalls: number;
 }
 
+/** The job result as the documented report (docs/scan-json.md); times as ISO 8601. */
 export function toReport(result: RekeyJobResult): Report {
   return {
     files: result.plan.files.map(reportFile),

@@ -26,6 +26,7 @@ export type EntryStateKind = EntryState['kind'];
 /** Worst first: a file's state is the worst of its entries'. */
 export const SEVERITY: readonly EntryStateKind[] = ['lost', 'at-risk', 'unreachable', 'stale', 'current'];
 
+/** The worst of the states in SEVERITY's order; `current` when there are none. */
 export function worstState(kinds: Iterable<EntryStateKind>): EntryStateKind {
   let worst: EntryStateKind = 'current';
   for (const kind of kinds) if (SEVERITY.indexOf(kind) < SEVERITY.indexOf(worst)) worst = kind;
@@ -37,6 +38,10 @@ export type UnwrapOutcome =
   | { readonly ok: true; readonly usedPrimary: boolean }
   | { readonly ok: false; readonly code: string; readonly reason: string; readonly version?: string; readonly versionState?: string };
 
+/**
+ * An entry's state from its Decrypt outcome and the key's inventory. A refusal is `at-risk` or
+ * `lost` only when Cloud KMS named the version it refused; any other failure is `unreachable`.
+ */
 export function entryState(outcome: UnwrapOutcome, inventory: KeyInventory | undefined): EntryState {
   if (outcome.ok) {
     if (outcome.usedPrimary) return { kind: 'current', version: inventory?.primary };

@@ -23,6 +23,7 @@ const STORES: Record<StoreFormat, Store> = {
   binary: binaryStore,
 };
 
+/** The store that reads and writes `format`. */
 export function storeFor(format: StoreFormat): Store {
   return STORES[format];
 }
