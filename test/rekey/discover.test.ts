@@ -5,8 +5,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { discoverFiles, DiscoveryError, isSafeRelativePath } from '../../src/rekey/discover.ts';
 import { findSopsFiles } from '../../src/rekey/find-sops-files.ts';
+import { VECTORS_DIR as VECTORS } from '../support/vectors.ts';
 
-const VECTORS = '/work/shared/sops-vectors';
 const SIX_MIB = 6 * 1024 * 1024;
 
 let base: string;

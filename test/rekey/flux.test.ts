@@ -9,8 +9,8 @@ import {
   parseFluxKustomizations,
   resolveFluxPath,
 } from '../../src/rekey/flux.ts';
+import { VECTORS_DIR as VECTORS } from '../support/vectors.ts';
 
-const VECTORS = '/work/shared/sops-vectors';
 
 const APPS_YAML = `---
 apiVersion: source.toolkit.fluxcd.io/v1

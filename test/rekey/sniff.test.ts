@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sniffSops, sniffSopsFormat } from '../../src/rekey/sniff.ts';
+import { VECTORS_DIR as VECTORS } from '../support/vectors.ts';
 
-const VECTORS = '/work/shared/sops-vectors';
 const names = readdirSync(VECTORS);
 const vectors = names.filter((name) => names.includes(`${name}.expected.json`));
 

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { binaryStore } from '../../../src/sops/stores/binary.ts';
 import type { Entry, Mapping, RawObject, Scalar, Tree } from '../../../src/sops/tree.ts';
 import { formatError } from '../../support/format-error.ts';
+import { VECTORS_DIR as VECTORS } from '../../support/vectors.ts';
 
-const VECTORS = '/work/shared/sops-vectors';
 const binaryVectors = readdirSync(VECTORS).filter((name) => /\.(txt|bin)$/.test(name));
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);

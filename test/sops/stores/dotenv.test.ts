@@ -5,8 +5,9 @@ import { collectLeaves } from '../../../src/sops/stores/dotenv-ini-text.ts';
 import type { Comment, RawObject, Scalar, Tree } from '../../../src/sops/tree.ts';
 import { formatErrorCode as codeOf } from '../../support/format-error.ts';
 import { leavesWithPaths } from '../../support/tree-leaves.ts';
+import { VECTORS_DIR } from '../../support/vectors.ts';
 
-const VECTORS = '/work/shared/sops-vectors/';
+const VECTORS = `${VECTORS_DIR}/`;
 const vectors = readdirSync(VECTORS).filter((name) => name.endsWith('.env'));
 const utf8 = new TextEncoder();
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);

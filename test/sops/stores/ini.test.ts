@@ -6,8 +6,9 @@ import { iniStore } from '../../../src/sops/stores/ini.ts';
 import type { Comment, RawObject, Scalar, Tree } from '../../../src/sops/tree.ts';
 import { formatErrorCode as codeOf } from '../../support/format-error.ts';
 import { leavesWithPaths } from '../../support/tree-leaves.ts';
+import { VECTORS_DIR } from '../../support/vectors.ts';
 
-const VECTORS = '/work/shared/sops-vectors/';
+const VECTORS = `${VECTORS_DIR}/`;
 const vectors = readdirSync(VECTORS).filter((name) => name.endsWith('.ini'));
 const utf8 = new TextEncoder();
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);

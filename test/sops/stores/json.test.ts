@@ -6,8 +6,8 @@ import { jsonStore } from '../../../src/sops/stores/json.ts';
 import type { LoadedFile } from '../../../src/sops/store.ts';
 import type { Comment, Entry, Mapping, Node, RawObject, Scalar, ScalarValue, Tree } from '../../../src/sops/tree.ts';
 import { formatError } from '../../support/format-error.ts';
+import { VECTORS_DIR as VECTORS } from '../../support/vectors.ts';
 
-const VECTORS = '/work/shared/sops-vectors';
 const jsonVectors = readdirSync(VECTORS).filter((name) => name.endsWith('.json') && !name.endsWith('.expected.json'));
 
 interface ExpectedLeaf {

@@ -6,8 +6,8 @@ import { readBlockYaml } from '../../../src/sops/stores/yaml-block.ts';
 import { parseYamlDocuments } from '../../../src/sops/stores/yaml-parse.ts';
 import type { ParsedYaml } from '../../../src/sops/stores/yaml-parse.ts';
 import type { Node } from '../../../src/sops/tree.ts';
+import { VECTORS_DIR as VECTORS } from '../../support/vectors.ts';
 
-const VECTORS = '/work/shared/sops-vectors';
 
 /**
  * Everything a reader hands on, as plain data: the tree with origins and comments, each scalar's

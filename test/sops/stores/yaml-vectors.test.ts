@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { yamlStore } from '../../../src/sops/stores/yaml.ts';
 import type { LoadedFile } from '../../../src/sops/store.ts';
 import type { Comment, Node, Scalar, ScalarValue, Tree } from '../../../src/sops/tree.ts';
+import { VECTORS_DIR as VECTORS } from '../../support/vectors.ts';
 
-const VECTORS = '/work/shared/sops-vectors';
 const yamlVectors = readdirSync(VECTORS).filter((name) => /\.ya?ml$/.test(name));
 
 interface ExpectedLeaf {
