@@ -1,7 +1,7 @@
 import { type KeySources, type WrapPlan, type WrapRecord, recoverDataKey, secretsForNewDataKey, wrapGroupSecrets } from '../keys/data-key.ts';
 import { SopsRekeyError, VerificationError } from '../errors.ts';
 import { newDataKey } from '../sops/cipher.ts';
-import { decryptTree, encryptTree, type DecryptOptions, reencryptTree } from '../sops/crypt.ts';
+import { checkTree, decryptTree, encryptTree, type DecryptOptions, reencryptTree } from '../sops/crypt.ts';
 import { type MasterKey, masterKeyId } from '../sops/master-key.ts';
 import { lastModifiedAt, metadataToRaw, type SopsMetadata } from '../sops/metadata.ts';
 import { DEFAULT_SELECTOR, type Selector } from '../sops/selectors.ts';
@@ -89,12 +89,12 @@ export async function rewrapFile(
   options: RekeyOptions & { readonly include?: WrapPlan['include'] } = {},
 ): Promise<RekeyResult> {
   return inFile(name, async () => {
-    const checked = readSopsFile(bytes, name, options.format);
-    const recovered = await recoverDataKey(checked.metadata, sources);
-    // Decrypt once, MAC included, so a damaged file is never re-wrapped and passed on as good.
-    const before = decryptTree(checked.loaded.tree, recovered.dataKey, checked.metadata, checked.format);
-
     const file = readSopsFile(bytes, name, options.format);
+    const recovered = await recoverDataKey(file.metadata, sources);
+    // Decrypt once, MAC included, so a damaged file is never re-wrapped and passed on as good.
+    // The check leaves the tree encrypted, as the new file must hold it.
+    const before = checkTree(file.loaded.tree, recovered.dataKey, file.metadata, file.format);
+
     const include = options.include ?? ((key) => sources[key.type] !== undefined);
     const { keyGroups, wrapped } = await wrapGroupSecrets(file.metadata, recovered.groupSecrets, sources, { ...options, include });
     const metadata: SopsMetadata = { ...file.metadata, keyGroups };
@@ -167,7 +167,7 @@ function verifyRekeyed(out: Uint8Array, name: string, format: StoreFormat, expec
   if (keySetOf(reread.metadata) !== keySetOf(expected.metadata)) fail('the set of master keys changed');
   let after;
   try {
-    after = decryptTree(reread.loaded.tree, expected.dataKey, reread.metadata, format);
+    after = checkTree(reread.loaded.tree, expected.dataKey, reread.metadata, format);
   } catch (error) {
     return fail(error instanceof Error ? error.message : String(error));
   }

@@ -42,6 +42,19 @@ export function decryptTree(
   format: StoreFormat,
   options: DecryptOptions = {},
 ): TreeCrypt {
+  return openTree(tree, dataKey, metadata, format, options.ignoreMac === true, true);
+}
+
+/**
+ * Decrypts every value and comment and checks the MAC as `decryptTree` does, but leaves the tree
+ * as it is: for a read-back that only needs the verdict and the fingerprint. No plaintext value
+ * becomes a string, and a failed check leaves no half-decrypted tree behind.
+ */
+export function checkTree(tree: Tree, dataKey: Uint8Array, metadata: SopsMetadata, format: StoreFormat): TreeCrypt {
+  return openTree(tree, dataKey, metadata, format, false, false);
+}
+
+function openTree(tree: Tree, dataKey: Uint8Array, metadata: SopsMetadata, format: StoreFormat, ignoreMac: boolean, inPlace: boolean): TreeCrypt {
   const key = dataKeyObject(dataKey);
   const hashes = new LeafHashes(metadata.macOnlyEncrypted);
   try {
@@ -58,17 +71,26 @@ export function decryptTree(
         }
         const enc = parseEncValue(stored, aad);
         const plain = openEncValue(enc, key, aad);
-        node.value = valueFromPlaintext(enc.type, plain, aad);
-        // A `str` or `bytes` value's plaintext is the bytes just decrypted (the decoding kept every
-        // byte): no need to encode the string again. Other types hash Go's text form of the value.
-        hashes.leaf(aad, encTypeOf(node.value), holdsPlaintextBytes(node.value) ? plain : plaintextBytes(node.value));
+        // A `str` or `bytes` value's plaintext is the bytes just decrypted (decoding keeps every
+        // byte, and a `str` that is not UTF-8 is kept as bytes), hashed as written: `str`. Other
+        // types are read as Go reads them (which may refuse them) and hashed in Go's text form.
+        if (enc.type === 'str' || enc.type === 'bytes') {
+          hashes.leaf(aad, 'str', plain);
+          if (inPlace) node.value = valueFromPlaintext(enc.type, plain, aad);
+          else plain.fill(0);
+          return;
+        }
+        const value = valueFromPlaintext(enc.type, plain, aad);
+        hashes.leaf(aad, encTypeOf(value), plaintextBytes(value));
+        if (inPlace) node.value = value;
       },
       comment(node, { aad, encrypt }) {
-        decryptComment(node, key, aad, encrypt);
-        hashes.fingerprintOnly(aad, 'comment', Buffer.from(node.text, 'utf8'));
+        const text = decryptedComment(node.text, key, aad, encrypt);
+        hashes.fingerprintOnly(aad, 'comment', Buffer.from(text, 'utf8'));
+        if (inPlace) node.text = text;
       },
     });
-    if (!options.ignoreMac) checkMac(hashes.macHex(), metadata, key);
+    if (!ignoreMac) checkMac(hashes.macHex(), metadata, key);
     return { fingerprint: hashes.fingerprintHex() };
   } finally {
     hashes.wipe();
@@ -166,7 +188,7 @@ export function reencryptTree(
         plain.fill(0);
       },
       comment(node, { aad, encrypt }) {
-        decryptComment(node, from, aad, encrypt);
+        node.text = decryptedComment(node.text, from, aad, encrypt);
         encryptComment(node, to, aad, encrypt, hashes);
       },
     });
@@ -193,14 +215,14 @@ function storedEnc(value: ScalarValue, aad: string): string {
 
 const holdsPlaintextBytes = (value: ScalarValue): boolean => value.type === 'str' || value.type === 'bytes';
 
-function decryptComment(node: Comment, key: DataKey, aad: string, encrypt: boolean): void {
-  if (!encrypt || !isEncValue(node.text)) return;
-  // sops keeps a comment that does not decrypt, with a warning (§2.2): so do we.
+/** A comment's plaintext; sops keeps a comment that does not decrypt, with a warning (§2.2): so do we. */
+function decryptedComment(text: string, key: DataKey, aad: string, encrypt: boolean): string {
+  if (!encrypt || !isEncValue(text)) return text;
   try {
-    const enc = parseEncValue(node.text, aad);
-    if (enc.type === 'comment') node.text = lenientUtf8.decode(openEncValue(enc, key, aad));
+    const enc = parseEncValue(text, aad);
+    return enc.type === 'comment' ? lenientUtf8.decode(openEncValue(enc, key, aad)) : text;
   } catch {
-    /* left as it is */
+    return text;
   }
 }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { dataKeyObject, newDataKey, openEncValue, parseEncValue, sealEncValue } from '../../src/sops/cipher.ts';
-import { decryptTree, encryptTree, reencryptTree } from '../../src/sops/crypt.ts';
+import { checkTree, decryptTree, encryptTree, reencryptTree } from '../../src/sops/crypt.ts';
 import type { SopsMetadata } from '../../src/sops/metadata.ts';
 import type { Mapping, Node, Scalar, ScalarValue, Tree } from '../../src/sops/tree.ts';
 
@@ -215,5 +215,32 @@ describe('the MAC and the fingerprint of a large tree', () => {
     expect(Buffer.from(openEncValue(storedMac, dataKeyObject(key), lastModified)).toString()).toBe(expectedMac.digest('hex').toUpperCase());
     expect(fingerprint).toBe(expectedFingerprint.digest('hex'));
     expect(decryptTree(tree, key, metadataFor(mac, lastModified), 'yaml').fingerprint).toBe(fingerprint);
+  });
+});
+
+describe('checking a tree without decrypting it in place', () => {
+  const lastModified = '2026-11-22T05:00:00Z';
+
+  it('gives decryptTree fingerprint and leaves every value and comment encrypted', () => {
+    const key = newDataKey();
+    const tree = sampleTree();
+    const { mac, fingerprint } = encryptTree(tree, key, metadataFor('', lastModified), 'yaml', lastModified);
+    const encrypted = structuredClone(tree);
+    expect(checkTree(tree, key, metadataFor(mac, lastModified), 'yaml').fingerprint).toBe(fingerprint);
+    expect(tree).toEqual(encrypted);
+    expect(decryptTree(tree, key, metadataFor(mac, lastModified), 'yaml').fingerprint).toBe(fingerprint);
+  });
+
+  it('refuses what decryptTree refuses', () => {
+    const key = newDataKey();
+    const tree = sampleTree();
+    const { mac } = encryptTree(tree, key, metadataFor('', lastModified), 'yaml', lastModified);
+    expect(() => checkTree(tree, key, metadataFor(mac, '2026-11-22T05:00:01Z'), 'yaml')).toThrow(expect.objectContaining({ code: 'mac-auth-failed' }));
+    expect(() => checkTree(tree, newDataKey(), metadataFor(mac, lastModified), 'yaml')).toThrow(expect.objectContaining({ code: 'value-auth-failed' }));
+    const edited = structuredClone(tree);
+    (valueAt(edited, 'ratio') as Scalar).value = { type: 'str', value: '' };
+    expect(() => checkTree(edited, key, metadataFor(mac, lastModified), 'yaml')).toThrow(expect.objectContaining({ code: 'mac-mismatch' }));
+    (valueAt(tree, 'port') as Scalar).value = { type: 'str', value: sealEncValue(Buffer.from('5432.5'), 'int', dataKeyObject(key), 'port:') };
+    expect(() => checkTree(tree, key, metadataFor(mac, lastModified), 'yaml')).toThrow(/port: does not hold a valid integer/);
   });
 });
