@@ -1,3 +1,4 @@
+import { shortKey, versionId } from '../kms/names.ts';
 import type { Report, ReportFile } from '../rekey/report.ts';
 
 /** The report as text tables for a terminal: files, gates, per-version verdicts, problems. */
@@ -60,16 +61,6 @@ function actionText(action: ReportFile['action']): string {
     case 'blocked':
       return 'blocked';
   }
-}
-
-/** `projects/p/locations/l/keyRings/r/cryptoKeys/k` → `r/k`: enough to tell keys apart in a table. */
-export function shortKey(name: string): string {
-  const match = /keyRings\/([^/]+)\/cryptoKeys\/([^/]+)/.exec(name);
-  return match ? `${match[1]}/${match[2]}` : name;
-}
-
-function versionId(name: string): string {
-  return /cryptoKeyVersions\/([^/]+)$/.exec(name)?.[1] ?? name;
 }
 
 const shortVersion = (name: string): string => `${shortKey(name)} v${versionId(name)}`;

@@ -1,15 +1,12 @@
 /** Small Markdown helpers shared by the pure renderers of PR bodies and issues. */
+import { versionId } from '../kms/names.ts';
 
-/** `projects/p/locations/l/keyRings/ring/cryptoKeys/key[/cryptoKeyVersions/N]` → `ring/key`. */
-export function shortKey(name: string): string {
-  const match = /keyRings\/([^/]+)\/cryptoKeys\/([^/]+)/.exec(name);
-  return match ? `${match[1]}/${match[2]}` : name;
-}
+export { shortKey } from '../kms/names.ts';
 
 /** A CryptoKeyVersion name → `vN`; anything else unchanged. */
 export function shortVersion(name: string): string {
-  const match = /\/cryptoKeyVersions\/([^/]+)$/.exec(name);
-  return match ? `v${match[1]}` : name;
+  const id = versionId(name);
+  return id === name ? name : `v${id}`;
 }
 
 /** Text safe inside a table cell: no pipes or newlines breaking the row, no HTML comments opened. */
