@@ -121,12 +121,13 @@ export function openEncValue(value: EncValue, dataKey: DataKey, aad: string): Ui
  */
 const ivPool = { bytes: Buffer.alloc(IV_BYTES * 2048), next: IV_BYTES * 2048 };
 
+/** The next unused IV of the pool, as a view: the cipher copies it, and it is never handed out again. */
 function freshIv(): Buffer {
   if (ivPool.next === ivPool.bytes.length) {
     randomFillSync(ivPool.bytes);
     ivPool.next = 0;
   }
-  const iv = Buffer.from(ivPool.bytes.subarray(ivPool.next, ivPool.next + IV_BYTES));
+  const iv = ivPool.bytes.subarray(ivPool.next, ivPool.next + IV_BYTES);
   ivPool.next += IV_BYTES;
   return iv;
 }
@@ -139,7 +140,63 @@ export function sealEncValue(plaintext: Uint8Array, type: string, dataKey: DataK
   const head = cipher.update(plaintext);
   const tail = cipher.final();
   const data = tail.length === 0 ? head : Buffer.concat([head, tail]);
-  return `${ENC_PREFIX}${data.toString('base64')},iv:${iv.toString('base64')},tag:${cipher.getAuthTag().toString('base64')},type:${type}]`;
+  return encText(data, iv, cipher.getAuthTag(), type);
+}
+
+const latin1Bytes = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0));
+const PREFIX_BYTES = latin1Bytes(ENC_PREFIX);
+const IV_FIELD = latin1Bytes(',iv:');
+const TAG_FIELD = latin1Bytes(',tag:');
+const TYPE_FIELD = latin1Bytes(',type:');
+const BASE64_DIGITS = latin1Bytes('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/');
+const base64Length = (bytes: number): number => Math.ceil(bytes / 3) * 4;
+/** Where `encText` writes a value before making it one string; a larger value gets its own buffer. */
+let encScratch = Buffer.alloc(1024);
+
+/**
+ * The `ENC[...]` text, written as bytes and read back as one flat string. Built from a template,
+ * it was a tree of a dozen strings (three base64 strings and the joins), every one of which stays
+ * alive in the tree until the file is written: ~2x the memory, and young-generation growth.
+ * The type is ASCII (one of the `type:` names).
+ */
+function encText(data: Uint8Array, iv: Uint8Array, tag: Uint8Array, type: string): string {
+  const length = PREFIX_BYTES.length + base64Length(data.length) + IV_FIELD.length + base64Length(iv.length) + TAG_FIELD.length + base64Length(tag.length) + TYPE_FIELD.length + type.length + 1;
+  if (length > encScratch.length) encScratch = Buffer.alloc(Math.max(length, encScratch.length * 2));
+  const out = encScratch;
+  out.set(PREFIX_BYTES, 0);
+  let at = writeBase64(data, out, PREFIX_BYTES.length);
+  out.set(IV_FIELD, at);
+  at = writeBase64(iv, out, at + IV_FIELD.length);
+  out.set(TAG_FIELD, at);
+  at = writeBase64(tag, out, at + TAG_FIELD.length);
+  out.set(TYPE_FIELD, at);
+  at += TYPE_FIELD.length;
+  for (let i = 0; i < type.length; i++) out[at++] = type.charCodeAt(i);
+  out[at++] = 0x5d;
+  return out.toString('latin1', 0, at);
+}
+
+/** Standard padded base64 of `bytes` into `out` from `at`; returns the offset after it. */
+function writeBase64(bytes: Uint8Array, out: Uint8Array, at: number): number {
+  const digits = BASE64_DIGITS;
+  const whole = bytes.length - (bytes.length % 3);
+  let i = 0;
+  for (; i < whole; i += 3) {
+    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out[at++] = digits[v >>> 18]!;
+    out[at++] = digits[(v >>> 12) & 63]!;
+    out[at++] = digits[(v >>> 6) & 63]!;
+    out[at++] = digits[v & 63]!;
+  }
+  if (i < bytes.length) {
+    const two = i + 1 < bytes.length;
+    const v = (bytes[i]! << 16) | (two ? bytes[i + 1]! << 8 : 0);
+    out[at++] = digits[v >>> 18]!;
+    out[at++] = digits[(v >>> 12) & 63]!;
+    out[at++] = two ? digits[(v >>> 6) & 63]! : 0x3d;
+    out[at++] = 0x3d;
+  }
+  return at;
 }
 
 export function newDataKey(): Uint8Array {

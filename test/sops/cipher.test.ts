@@ -41,6 +41,21 @@ describe('ENC[...] values', () => {
     expect(() => openEncValue(value, dataKeyObject(newDataKey()), 'db:password:')).toThrow(SopsIntegrityError);
   });
 
+  it('are written in standard padded base64 for every plaintext length', () => {
+    const key = dataKeyObject(newDataKey());
+    const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 2000 }), fc.constantFrom('str', 'int', 'comment'), (plaintext, type) => {
+        const sealed = sealEncValue(plaintext, type, key, 'k:');
+        const value = parseEncValue(sealed, 'k:');
+        expect(sealed).toBe(`ENC[AES256_GCM,data:${b64(value.data)},iv:${b64(value.iv)},tag:${b64(value.tag)},type:${type}]`);
+        expect(value.iv).toHaveLength(32);
+        expect(Buffer.from(openEncValue(value, key, 'k:'))).toEqual(Buffer.from(plaintext));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('are split and refused exactly as the pattern of the format says, whatever the text', () => {
     const key = dataKeyObject(newDataKey());
     const good = parseEncValue(sealEncValue(Buffer.from('x'), 'str', key, ':'), ':');
