@@ -37,11 +37,20 @@ const READ_CONCURRENCY = 16;
 /** A text file never holds NUL; most binaries show one in their first block. */
 const PROBE_SIZE = 8192;
 
+export interface FindSopsFilesOptions extends DiscoverOptions {
+  /**
+   * Called for each SOPS file as soon as it is sniffed, with its bytes, in the order reads finish:
+   * a caller that needs the content (the scan parses the metadata) reads each file once, and can
+   * start work on it while other files are still being read. The bytes are not kept afterwards.
+   */
+  readonly onSopsFile?: (entry: SopsFileEntry, bytes: Uint8Array) => void;
+}
+
 /**
  * Finds the SOPS files of `root` by content: {@link discoverFiles}, then each file is read (at
  * most `maxFileSize` bytes, binaries after their first block only) and sniffed.
  */
-export async function findSopsFiles(root: string, options: DiscoverOptions = {}): Promise<SopsFileScan> {
+export async function findSopsFiles(root: string, options: FindSopsFilesOptions = {}): Promise<SopsFileScan> {
   const discovery = await discoverFiles(root, options);
   const maxFileSize = options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE;
   const sopsFiles: SopsFileEntry[] = [];
@@ -54,7 +63,9 @@ export async function findSopsFiles(root: string, options: DiscoverOptions = {})
     // Only the verdict is kept: holding every file's bytes until the loop ends would make the
     // scan's memory grow with the size of the repository.
     if (read.kind !== 'text') return { read };
-    return { read: { kind: 'text' as const }, size: read.bytes.length, sniffed: sniffSops(read.bytes, file.path) };
+    const sniffed = sniffSops(read.bytes, file.path);
+    if (sniffed.kind === 'sops') options.onSopsFile?.({ path: file.path, format: sniffed.format, size: read.bytes.length }, read.bytes);
+    return { read: { kind: 'text' as const }, size: read.bytes.length, sniffed };
   });
   for (const [index, file] of discovery.files.entries()) {
     const { read, size, sniffed } = verdicts[index]!;

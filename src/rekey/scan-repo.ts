@@ -1,17 +1,14 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { describeError, SopsRekeyError } from '../errors.ts';
 import type { KeySources } from '../keys/data-key.ts';
 import type { KeySource } from '../keys/key-source.ts';
 import { DEFAULT_KMS_CONCURRENCY } from '../keys/gcp-kms.ts';
-import { mapConcurrent } from '../kms/concurrency.ts';
 import { KmsKeySourceError } from '../kms/errors.ts';
-import type { KeyInventory, KeyInventoryReader } from '../kms/inventory.ts';
+import type { InventoryEntry, KeyInventory, KeyInventoryReader } from '../kms/inventory.ts';
 import { type MasterKey, type MasterKeyType, masterKeyEnc, masterKeyId } from '../sops/master-key.ts';
 import { readSopsFile, type SopsFile } from '../sops/sops-file.ts';
 import type { SkippedPath } from './discover.ts';
-import { findSopsFiles } from './find-sops-files.ts';
+import { findSopsFiles, type SopsFileEntry, type SopsFileScan } from './find-sops-files.ts';
 import { findFluxKustomizations, mapSopsFilesToKustomizations } from './flux.ts';
 import type { GcpEntry, ScannedFile } from './plan.ts';
 import { compareWithRule, loadSopsConfigs, matchCreationRule, nearestSopsConfig } from './sops-config.ts';
@@ -68,40 +65,86 @@ export interface RepoScan {
 const WRAPPABLE: readonly MasterKeyType[] = ['gcp_kms', 'age', 'pgp'];
 
 export async function scanRepository(options: ScanOptions): Promise<RepoScan> {
-  const found = await findSopsFiles(options.root, options.maxFileSize === undefined ? {} : { maxFileSize: options.maxFileSize });
-  const problems: ProblemFile[] = found.malformed.map((m) => ({ path: m.path, code: 'malformed', reason: m.reason }));
-  const parsed: ParsedFile[] = [];
-  // Reads overlap; results keep the path order. Only the metadata is kept: the tree and the
-  // source text of thousands of files are not needed to classify them.
-  const reads = await mapConcurrent(found.sopsFiles, 16, async (entry): Promise<ParsedFile | ProblemFile> => {
+  // One pass: each SOPS file is parsed while its bytes are in hand (only the metadata is kept: the
+  // tree and source text of thousands of files are not needed to classify them), the inventory of
+  // each Cloud KMS key is read when a file first names it, and a file is classified (its Decrypt
+  // sent) as soon as its keys' inventories are in, while later files are still being read.
+  const inventories = new Map<string, Promise<InventoryEntry>>();
+  const inventoryLimit = new Limiter(INVENTORY_CONCURRENCY);
+  const inventoryOf = (key: string): Promise<InventoryEntry> => {
+    let entry = inventories.get(key);
+    if (entry === undefined) {
+      entry = inventoryLimit.run(() => options.inventory.get(key));
+      inventories.set(key, entry);
+    }
+    return entry;
+  };
+  const classifier = new EntryClassifier(options);
+  const classifyLimit = new Limiter(options.concurrency ?? DEFAULT_KMS_CONCURRENCY);
+  const pending = new Map<string, Promise<Omit<ScannedFile, 'kustomizations'>>>();
+  const progress = new Progress(options.onProgress);
+  const reads = new Map<string, ParsedFile | ProblemFile>();
+
+  const onSopsFile = (entry: SopsFileEntry, bytes: Uint8Array): void => {
+    let file: ParsedFile;
     try {
-      const { name, format, metadata } = readSopsFile(await readFile(path.join(options.root, entry.path)), entry.path, entry.format);
-      return { name, format, metadata };
+      const { name, format, metadata } = readSopsFile(bytes, entry.path, entry.format);
+      file = { name, format, metadata };
     } catch (error) {
       if (!(error instanceof SopsRekeyError)) throw error;
-      return { path: entry.path, code: error.code, reason: error.message };
+      reads.set(entry.path, { path: entry.path, code: error.code, reason: error.message });
+      return;
     }
-  });
-  for (const read of reads) {
+    reads.set(entry.path, file);
+    const keys = gcpEntriesOf(file).map(({ key }) => masterKeyId(key));
+    for (const key of keys) void inventoryOf(key);
+    const classified = classifyLimit.run(async () => {
+      const inventory = new Map<string, KeyInventory>();
+      for (const key of keys) {
+        const read = await inventoryOf(key);
+        if (read.ok) inventory.set(key, read.inventory);
+      }
+      const scanned = await classifyFile(file, classifier, inventory, options.sources);
+      progress.done();
+      return scanned;
+    });
+    // Awaited below; until then a failure must not count as unhandled.
+    classified.catch(() => {});
+    pending.set(entry.path, classified);
+  };
+
+  let found: SopsFileScan;
+  try {
+    found = await findSopsFiles(options.root, { ...(options.maxFileSize === undefined ? {} : { maxFileSize: options.maxFileSize }), onSopsFile });
+  } catch (error) {
+    await Promise.allSettled(pending.values());
+    throw error;
+  }
+  progress.total(pending.size);
+
+  // Results in path order, as the discovery lists the files.
+  const problems: ProblemFile[] = found.malformed.map((m) => ({ path: m.path, code: 'malformed', reason: m.reason }));
+  const parsed: ParsedFile[] = [];
+  for (const entry of found.sopsFiles) {
+    const read = reads.get(entry.path);
+    if (read === undefined) continue;
     if ('metadata' in read) parsed.push(read);
     else problems.push(read);
   }
+  const files: Omit<ScannedFile, 'kustomizations'>[] = [];
+  for (const [index, result] of (await Promise.allSettled(parsed.map((file) => pending.get(file.name)!))).entries()) {
+    if (result.status === 'rejected') throw result.reason;
+    files[index] = result.value;
+  }
 
-  const gcpKeys = new Set(parsed.flatMap((file) => gcpEntriesOf(file).map(({ key }) => masterKeyId(key))));
   const inventory = new Map<string, KeyInventory>();
   const inventoryFailures: { key: string; reason: string }[] = [];
-  for (const entry of await options.inventory.getAll(gcpKeys)) {
+  const gcpKeys = new Set(parsed.flatMap((file) => gcpEntriesOf(file).map(({ key }) => masterKeyId(key))));
+  for (const key of gcpKeys) {
+    const entry = await inventoryOf(key);
     if (entry.ok) inventory.set(entry.key, entry.inventory);
     else inventoryFailures.push({ key: entry.key, reason: entry.failure.message });
   }
-
-  const classifier = new EntryClassifier(options, inventory);
-  let done = 0;
-  const files = await mapConcurrent(parsed, options.concurrency ?? DEFAULT_KMS_CONCURRENCY, async (file) => {
-    const scanned = await classifyFile(file, classifier, options.sources);
-    options.onProgress?.(++done, parsed.length);
-    return scanned;
-  });
 
   const [flux, ruleNotes] = await Promise.all([
     fluxMapping(options.root, found.discovery.files.map((f) => f.path), parsed.map((f) => f.name)),
@@ -118,6 +161,56 @@ export async function scanRepository(options: ScanOptions): Promise<RepoScan> {
   };
 }
 
+/** Inventory reads in flight at once (what `KeyInventoryReader.getAll` allows). */
+const INVENTORY_CONCURRENCY = 8;
+
+/** At most `limit` tasks run at once; the others wait their turn in the order they came. */
+class Limiter {
+  readonly #limit: number;
+  #running = 0;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(limit: number) {
+    this.#limit = Math.max(1, limit);
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#running >= this.#limit) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#running++;
+    try {
+      return await task();
+    } finally {
+      this.#running--;
+      this.#waiting.shift()?.();
+    }
+  }
+}
+
+/**
+ * `onProgress` as before the scan overlapped reading and classifying: called with the final total
+ * only, so `done === total` still means every file was classified. Files classified while others
+ * were still being read are reported when the reading ends.
+ */
+class Progress {
+  readonly #report: ScanOptions['onProgress'];
+  #done = 0;
+  #total: number | undefined;
+
+  constructor(report: ScanOptions['onProgress']) {
+    this.#report = report;
+  }
+
+  done(): void {
+    this.#done++;
+    if (this.#total !== undefined) this.#report?.(this.#done, this.#total);
+  }
+
+  total(total: number): void {
+    this.#total = total;
+    if (this.#done > 0) this.#report?.(this.#done, total);
+  }
+}
+
 /** What classification needs of a file. */
 type ParsedFile = Pick<SopsFile, 'name' | 'format' | 'metadata'>;
 
@@ -129,16 +222,13 @@ class EntryClassifier {
   decryptCalls = 0;
   readonly #gcp: KeySource | undefined;
   readonly #cache: UnwrapCache;
-  readonly #inventory: ReadonlyMap<string, KeyInventory>;
 
-  constructor(options: ScanOptions, inventory: ReadonlyMap<string, KeyInventory>) {
+  constructor(options: ScanOptions) {
     this.#gcp = options.sources.gcp_kms;
     this.#cache = options.cache ?? new Map();
-    this.#inventory = inventory;
   }
 
-  async outcome(key: MasterKey): Promise<UnwrapOutcome> {
-    const inventory = this.#inventory.get(masterKeyId(key));
+  async outcome(key: MasterKey, inventory: KeyInventory | undefined): Promise<UnwrapOutcome> {
     const cacheKey = `${createHash('sha256').update(masterKeyEnc(key)).digest('hex')}@${masterKeyId(key)}@${inventoryFingerprint(inventory)}`;
     const cached = this.#cache.get(cacheKey);
     if (cached) return cached;
@@ -169,17 +259,20 @@ class EntryClassifier {
       return { ok: false, code: 'unexpected', reason: describeError(error) };
     }
   }
-
-  inventoryOf(key: MasterKey): KeyInventory | undefined {
-    return this.#inventory.get(masterKeyId(key));
-  }
 }
 
-async function classifyFile(file: ParsedFile, classifier: EntryClassifier, sources: KeySources): Promise<Omit<ScannedFile, 'kustomizations'>> {
+/** `inventory` holds the inventory of each of the file's Cloud KMS keys that could be read. */
+async function classifyFile(
+  file: ParsedFile,
+  classifier: EntryClassifier,
+  inventory: ReadonlyMap<string, KeyInventory>,
+  sources: KeySources,
+): Promise<Omit<ScannedFile, 'kustomizations'>> {
   const entries: GcpEntry[] = [];
   for (const { key, group } of gcpEntriesOf(file)) {
-    const outcome = await classifier.outcome(key);
-    entries.push({ key: masterKeyId(key), group, state: entryState(outcome, classifier.inventoryOf(key)) });
+    const keyInventory = inventory.get(masterKeyId(key));
+    const outcome = await classifier.outcome(key, keyInventory);
+    entries.push({ key: masterKeyId(key), group, state: entryState(outcome, keyInventory) });
   }
   const types = new Set(file.metadata.keyGroups.flat().map((key) => key.type));
   return {
