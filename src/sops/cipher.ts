@@ -12,25 +12,46 @@ const TAG_BYTES = 16;
 const ENC_PATTERN = /^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]/s;
 const ENC_PREFIX = 'ENC[AES256_GCM,data:';
 
-/** 1 for the characters of standard base64 (`A-Z a-z 0-9 + /`), by char code. */
-const BASE64_ALPHABET = new Uint8Array(128);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') BASE64_ALPHABET[c.charCodeAt(0)] = 1;
+/** The value of each standard base64 character (`A-Z a-z 0-9 + /`) by char code, -1 for others. */
+const BASE64_VALUES = new Int8Array(128).fill(-1);
+for (const [value, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].entries()) BASE64_VALUES[c.charCodeAt(0)] = value;
 
 /**
- * Standard padded base64: a multiple of 4 characters from the alphabet, `=` only at the end (at
- * most two). A loop over a table: three of these per value, and a regex costs ~3x more per call.
+ * Decodes `text[start, end)` as standard padded base64 (a multiple of 4 characters from the
+ * alphabet, at most two `=` and only at the end) into `out` from `at`; returns the number of bytes,
+ * or -1 when it is not such base64. Bits past the last byte are dropped, as Go's decoder and
+ * Buffer's do. Reading the ENC[...] text in place spares three slices and three buffers a value.
  */
-function isBase64(text: string): boolean {
-  const length = text.length;
-  if (length % 4 !== 0) return false;
-  let end = length;
-  if (end > 0 && text.charCodeAt(end - 1) === 0x3d) end--;
-  if (end > 0 && text.charCodeAt(end - 1) === 0x3d) end--;
-  for (let i = 0; i < end; i++) {
+function decodeBase64(text: string, start: number, end: number, out: Uint8Array, at: number): number {
+  if ((end - start) % 4 !== 0) return -1;
+  let last = end;
+  if (last > start && text.charCodeAt(last - 1) === 0x3d) last--;
+  if (last > start && text.charCodeAt(last - 1) === 0x3d) last--;
+  const first = at;
+  let bits = 0;
+  let count = 0;
+  for (let i = start; i < last; i++) {
     const code = text.charCodeAt(i);
-    if (code > 127 || BASE64_ALPHABET[code] === 0) return false;
+    const value = code < 128 ? BASE64_VALUES[code]! : -1;
+    if (value < 0) return -1;
+    bits = (bits << 6) | value;
+    if (++count === 4) {
+      out[at++] = bits >>> 16;
+      out[at++] = (bits >>> 8) & 0xff;
+      out[at++] = bits & 0xff;
+      bits = 0;
+      count = 0;
+    }
   }
-  return true;
+  // A last group of 2 or 3 characters holds 1 or 2 bytes; 1 character holds none (Go refuses it,
+  // and so does the length check: `x===` has three `=`, of which the third is not padding).
+  if (count === 1) return -1;
+  if (count === 2) out[at++] = (bits >>> 4) & 0xff;
+  if (count === 3) {
+    out[at++] = (bits >>> 10) & 0xff;
+    out[at++] = (bits >>> 2) & 0xff;
+  }
+  return at - first;
 }
 
 /**
@@ -56,48 +77,83 @@ export function isEncValue(text: string): boolean {
 
 /** Parses an `ENC[...]` string; a damaged one is a format error naming the AAD, not its content. */
 export function parseEncValue(text: string, aad: string): EncValue {
-  const parts = splitEncValue(text);
-  if (!parts) throw new SopsFormatError('malformed-enc', `encrypted value at ${aad} is malformed`);
-  const [data, iv, tag, type] = parts;
-  if (!isBase64(data) || !isBase64(iv) || !isBase64(tag)) {
-    throw new SopsFormatError('malformed-enc', `encrypted value at ${aad} is not valid base64`);
+  const value = readEncValue(text, aad);
+  return { data: Buffer.from(value.data), iv: Buffer.from(value.iv), tag: Buffer.from(value.tag), type: value.type };
+}
+
+/** Parses and decrypts an `ENC[...]` string: `parseEncValue` then `openEncValue`, with no copies. */
+export function openEncText(text: string, dataKey: DataKey, aad: string): { readonly type: string; readonly plaintext: Uint8Array } {
+  const value = readEncValue(text, aad);
+  return { type: value.type, plaintext: openEncValue(value, dataKey, aad) };
+}
+
+/** Where `readEncValue` decodes a value's bytes; a larger value gets a larger one. */
+let decodeScratch = new Uint8Array(1024);
+
+/** The fields of an `ENC[...]` string, the bytes as views of `decodeScratch`, valid until the next call. */
+function readEncValue(text: string, aad: string): EncValue {
+  let fields = encFields(text);
+  if (!fields) {
+    const match = ENC_PATTERN.exec(text);
+    if (!match) throw new SopsFormatError('malformed-enc', `encrypted value at ${aad} is malformed`);
+    // An odd value the pattern splits otherwise: its fields are read as strings of their own.
+    const [, data, iv, tag, type] = match as unknown as [string, string, string, string, string];
+    const joined = data + iv + tag;
+    fields = { text: joined, data: [0, data.length], iv: [data.length, data.length + iv.length], tag: [data.length + iv.length, joined.length], type };
   }
-  const tagBytes = Buffer.from(tag, 'base64');
-  if (tagBytes.length !== TAG_BYTES) {
-    throw new SopsFormatError('malformed-enc', `encrypted value at ${aad} has a ${tagBytes.length}-byte tag, expected ${TAG_BYTES}`);
+  const { data, iv, tag } = fields;
+  const room = ((fields.text.length + 3) >> 2) * 3;
+  if (room > decodeScratch.length) decodeScratch = new Uint8Array(Math.max(room, decodeScratch.length * 2));
+  const out = decodeScratch;
+  const dataBytes = decodeBase64(fields.text, data[0], data[1], out, 0);
+  const ivBytes = dataBytes < 0 ? -1 : decodeBase64(fields.text, iv[0], iv[1], out, dataBytes);
+  const tagBytes = ivBytes < 0 ? -1 : decodeBase64(fields.text, tag[0], tag[1], out, dataBytes + ivBytes);
+  if (tagBytes < 0) throw new SopsFormatError('malformed-enc', `encrypted value at ${aad} is not valid base64`);
+  if (tagBytes !== TAG_BYTES) {
+    throw new SopsFormatError('malformed-enc', `encrypted value at ${aad} has a ${tagBytes}-byte tag, expected ${TAG_BYTES}`);
   }
-  const ivBytes = Buffer.from(iv, 'base64');
-  if (ivBytes.length === 0) throw new SopsFormatError('malformed-enc', `encrypted value at ${aad} has an empty IV`);
-  return { data: Buffer.from(data, 'base64'), iv: ivBytes, tag: tagBytes, type };
+  if (ivBytes === 0) throw new SopsFormatError('malformed-enc', `encrypted value at ${aad} has an empty IV`);
+  return {
+    data: out.subarray(0, dataBytes),
+    iv: out.subarray(dataBytes, dataBytes + ivBytes),
+    tag: out.subarray(dataBytes + ivBytes, dataBytes + ivBytes + tagBytes),
+    type: fields.type,
+  };
+}
+
+interface EncFields {
+  readonly text: string;
+  readonly data: readonly [number, number];
+  readonly iv: readonly [number, number];
+  readonly tag: readonly [number, number];
+  readonly type: string;
 }
 
 /**
- * The four fields of an `ENC[...]` string, split as `ENC_PATTERN` splits them. Values as sops
- * writes them (no comma inside a field) are split with a few `indexOf`s, which take the same
- * split the greedy pattern would: with no comma after `,type:`, no later `,iv:`, `,tag:` or
- * `,type:` exists for it to prefer. Anything else goes through the pattern itself.
+ * Where the fields of an `ENC[...]` string stand, split as `ENC_PATTERN` splits them, for values as
+ * sops writes them (no comma inside a field): a few `indexOf`s take the same split the greedy
+ * pattern would, since with no comma after `,type:` no later `,iv:`, `,tag:` or `,type:` exists
+ * for it to prefer. Anything else is undefined, for the pattern itself.
  */
-function splitEncValue(text: string): [string, string, string, string] | undefined {
-  if (text.startsWith(ENC_PREFIX)) {
-    const ivAt = text.indexOf(',', ENC_PREFIX.length);
-    const tagAt = text.indexOf(',', ivAt + 1);
-    const typeAt = text.indexOf(',', tagAt + 1);
-    const end = text.lastIndexOf(']');
-    if (
-      ivAt > ENC_PREFIX.length &&
-      tagAt > ivAt + 4 &&
-      typeAt > tagAt + 5 &&
-      end > typeAt + 6 &&
-      text.startsWith(',iv:', ivAt) &&
-      text.startsWith(',tag:', tagAt) &&
-      text.startsWith(',type:', typeAt) &&
-      text.indexOf(',', typeAt + 1) === -1
-    ) {
-      return [text.slice(ENC_PREFIX.length, ivAt), text.slice(ivAt + 4, tagAt), text.slice(tagAt + 5, typeAt), text.slice(typeAt + 6, end)];
-    }
+function encFields(text: string): EncFields | undefined {
+  if (!text.startsWith(ENC_PREFIX)) return undefined;
+  const ivAt = text.indexOf(',', ENC_PREFIX.length);
+  const tagAt = text.indexOf(',', ivAt + 1);
+  const typeAt = text.indexOf(',', tagAt + 1);
+  const end = text.lastIndexOf(']');
+  if (
+    ivAt > ENC_PREFIX.length &&
+    tagAt > ivAt + 4 &&
+    typeAt > tagAt + 5 &&
+    end > typeAt + 6 &&
+    text.startsWith(',iv:', ivAt) &&
+    text.startsWith(',tag:', tagAt) &&
+    text.startsWith(',type:', typeAt) &&
+    text.indexOf(',', typeAt + 1) === -1
+  ) {
+    return { text, data: [ENC_PREFIX.length, ivAt], iv: [ivAt + 4, tagAt], tag: [tagAt + 5, typeAt], type: text.slice(typeAt + 6, end) };
   }
-  const match = ENC_PATTERN.exec(text);
-  return match ? (match.slice(1, 5) as [string, string, string, string]) : undefined;
+  return undefined;
 }
 
 /** Decrypts and authenticates; a wrong key or any changed byte is an integrity error. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { SopsIntegrityError } from '../errors.ts';
-import { type DataKey, dataKeyObject, isEncValue, openEncValue, parseEncValue, sealEncValue } from './cipher.ts';
+import { type DataKey, dataKeyObject, isEncValue, openEncText, openEncValue, parseEncValue, sealEncValue } from './cipher.ts';
 import { macAad, type SopsMetadata } from './metadata.ts';
 import { compileSelector, DEFAULT_SELECTOR, ENCRYPT_EVERYTHING, type LeafRule } from './selectors.ts';
 import type { StoreFormat } from './store.ts';
@@ -69,8 +69,8 @@ function openTree(tree: Tree, dataKey: Uint8Array, metadata: SopsMetadata, forma
           hashes.leaf(aad, 'str', EMPTY);
           return;
         }
-        const enc = parseEncValue(stored, aad);
-        const plain = openEncValue(enc, key, aad);
+        const enc = openEncText(stored, key, aad);
+        const plain = enc.plaintext;
         // A `str` or `bytes` value's plaintext is the bytes just decrypted (decoding keeps every
         // byte, and a `str` that is not UTF-8 is kept as bytes), hashed as written: `str`. Other
         // types are read as Go reads them (which may refuse them) and hashed in Go's text form.
@@ -171,8 +171,8 @@ export function reencryptTree(
           hashes.leaf(aad, 'str', EMPTY);
           return;
         }
-        const enc = parseEncValue(stored, aad);
-        const plain = openEncValue(enc, from, aad);
+        const enc = openEncText(stored, from, aad);
+        const plain = enc.plaintext;
         // What decryptTree would hold, then encode again; `str` (valid UTF-8 or not) and `bytes`
         // are their decrypted bytes, written as `str`.
         let type: EncType = 'str';
