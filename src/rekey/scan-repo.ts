@@ -80,10 +80,31 @@ export async function scanRepository(options: ScanOptions): Promise<RepoScan> {
     return entry;
   };
   const classifier = new EntryClassifier(options);
-  const classifyLimit = new Limiter(options.concurrency ?? DEFAULT_KMS_CONCURRENCY);
-  const pending = new Map<string, Promise<Omit<ScannedFile, 'kustomizations'>>>();
   const progress = new Progress(options.onProgress);
   const reads = new Map<string, ParsedFile | ProblemFile>();
+  const classified = new Map<string, Omit<ScannedFile, 'kustomizations'>>();
+  // Parsed files wait in a queue that `concurrency` workers drain: a waiting file costs an array
+  // slot, not a suspended task of its own.
+  const queue = new FileQueue();
+
+  const classifyNext = async (): Promise<void> => {
+    for (let file = await queue.next(); file !== undefined; file = await queue.next()) {
+      const keys = gcpEntriesOf(file).map(({ key }) => masterKeyId(key));
+      const inventory = new Map<string, KeyInventory>();
+      for (const key of keys) {
+        const read = await inventoryOf(key);
+        if (read.ok) inventory.set(key, read.inventory);
+      }
+      classified.set(file.name, await classifyFile(file, classifier, inventory, options.sources));
+      progress.done();
+    }
+  };
+  const workers = Array.from({ length: Math.max(1, options.concurrency ?? DEFAULT_KMS_CONCURRENCY) }, () => {
+    const worker = classifyNext();
+    // A failure stops the queue so the other workers end too; it is rethrown below.
+    worker.catch(() => queue.close());
+    return worker;
+  });
 
   const onSopsFile = (entry: SopsFileEntry, bytes: Uint8Array): void => {
     let file: ParsedFile;
@@ -96,31 +117,23 @@ export async function scanRepository(options: ScanOptions): Promise<RepoScan> {
       return;
     }
     reads.set(entry.path, file);
-    const keys = gcpEntriesOf(file).map(({ key }) => masterKeyId(key));
-    for (const key of keys) void inventoryOf(key);
-    const classified = classifyLimit.run(async () => {
-      const inventory = new Map<string, KeyInventory>();
-      for (const key of keys) {
-        const read = await inventoryOf(key);
-        if (read.ok) inventory.set(key, read.inventory);
-      }
-      const scanned = await classifyFile(file, classifier, inventory, options.sources);
-      progress.done();
-      return scanned;
-    });
-    // Awaited below; until then a failure must not count as unhandled.
-    classified.catch(() => {});
-    pending.set(entry.path, classified);
+    for (const { key } of gcpEntriesOf(file)) void inventoryOf(masterKeyId(key));
+    queue.push(file);
   };
 
   let found: SopsFileScan;
   try {
     found = await findSopsFiles(options.root, { ...(options.maxFileSize === undefined ? {} : { maxFileSize: options.maxFileSize }), onSopsFile });
   } catch (error) {
-    await Promise.allSettled(pending.values());
+    queue.close();
+    await Promise.allSettled(workers);
     throw error;
   }
-  progress.total(pending.size);
+  progress.total(queue.pushed);
+  queue.end();
+  for (const result of await Promise.allSettled(workers)) {
+    if (result.status === 'rejected') throw result.reason;
+  }
 
   // Results in path order, as the discovery lists the files.
   const problems: ProblemFile[] = found.malformed.map((m) => ({ path: m.path, code: 'malformed', reason: m.reason }));
@@ -131,11 +144,7 @@ export async function scanRepository(options: ScanOptions): Promise<RepoScan> {
     if ('metadata' in read) parsed.push(read);
     else problems.push(read);
   }
-  const files: Omit<ScannedFile, 'kustomizations'>[] = [];
-  for (const [index, result] of (await Promise.allSettled(parsed.map((file) => pending.get(file.name)!))).entries()) {
-    if (result.status === 'rejected') throw result.reason;
-    files[index] = result.value;
-  }
+  const files = parsed.map((file) => classified.get(file.name)!);
 
   const inventory = new Map<string, KeyInventory>();
   const inventoryFailures: { key: string; reason: string }[] = [];
@@ -183,6 +192,42 @@ class Limiter {
       this.#running--;
       this.#waiting.shift()?.();
     }
+  }
+}
+
+/** Files waiting for a classifier: `next()` waits for one until `end()`; `close()` drops the rest. */
+class FileQueue {
+  pushed = 0;
+  readonly #files: ParsedFile[] = [];
+  #head = 0;
+  #ended = false;
+  #waiting: (() => void)[] = [];
+
+  push(file: ParsedFile): void {
+    this.#files.push(file);
+    this.pushed++;
+    this.#waiting.shift()?.();
+  }
+
+  async next(): Promise<ParsedFile | undefined> {
+    while (this.#head === this.#files.length && !this.#ended) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    if (this.#head === this.#files.length) return undefined;
+    const file = this.#files[this.#head]!;
+    // Handed over: the queue does not keep it (the classifier and the results do).
+    this.#files[this.#head++] = undefined as never;
+    return file;
+  }
+
+  /** No more files will come: waiting classifiers finish once the queue is empty. */
+  end(): void {
+    this.#ended = true;
+    for (const resolve of this.#waiting.splice(0)) resolve();
+  }
+
+  /** Stops handing out files (after a failure). */
+  close(): void {
+    this.#head = this.#files.length;
+    this.end();
   }
 }
 
