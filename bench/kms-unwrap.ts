@@ -7,65 +7,16 @@
  * the client, as it would be if both shared one event loop.
  */
 import { randomBytes } from 'node:crypto';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { startEmulator, type FaultOptions } from '../src/emulator/index.ts';
 import { DEFAULT_KMS_CONCURRENCY, GcpKmsKeySource } from '../src/keys/gcp-kms.ts';
 import { createKmsClient } from '../src/kms/client.ts';
 import { mapConcurrent } from '../src/kms/concurrency.ts';
 import type { MasterKey } from '../src/sops/master-key.ts';
+import { startEmulatorWorker } from './emulator-worker.ts';
 import type { Benchmark, BenchFigure } from './result.ts';
 
 const N = 400;
 const LATENCY_MS = 20;
 const TARGET = 1.25;
-const WORKER_FLAG = 'kms-unwrap-emulator';
-
-type ToWorker = { readonly type: 'set-faults'; readonly faults: FaultOptions } | { readonly type: 'close' };
-type FromWorker = { readonly type: 'ready'; readonly host: string } | { readonly type: 'done' };
-
-/** The emulator side: runs in the worker, driven by messages. */
-async function serveInWorker(): Promise<void> {
-  const port = parentPort;
-  if (port === null) return;
-  const emulator = await startEmulator();
-  port.on('message', async (message: ToWorker) => {
-    if (message.type === 'set-faults') emulator.setFaults(message.faults);
-    if (message.type === 'close') await emulator.close();
-    port.postMessage({ type: 'done' } satisfies FromWorker);
-    if (message.type === 'close') port.close();
-  });
-  port.postMessage({ type: 'ready', host: emulator.host } satisfies FromWorker);
-}
-
-interface RemoteEmulator {
-  readonly host: string;
-  setFaults(faults: FaultOptions): Promise<void>;
-  close(): Promise<void>;
-}
-
-async function startEmulatorWorker(): Promise<RemoteEmulator> {
-  const worker = new Worker(new URL(import.meta.url), { workerData: WORKER_FLAG });
-  const next = (): Promise<FromWorker> =>
-    new Promise((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-    });
-  const ready = await next();
-  if (ready.type !== 'ready') throw new Error('emulator worker did not start');
-  const send = async (message: ToWorker): Promise<void> => {
-    const reply = next();
-    worker.postMessage(message);
-    await reply;
-  };
-  return {
-    host: ready.host,
-    setFaults: (faults) => send({ type: 'set-faults', faults }),
-    close: async () => {
-      await send({ type: 'close' });
-      await worker.terminate();
-    },
-  };
-}
 
 export const run: Benchmark = async () => {
   const emulator = await startEmulatorWorker();
@@ -119,8 +70,6 @@ export const run: Benchmark = async () => {
   }
 };
 
-if (!isMainThread && workerData === WORKER_FLAG) {
-  await serveInWorker();
-} else if (import.meta.main) {
+if (import.meta.main) {
   for (const figure of await run()) console.log(JSON.stringify(figure));
 }

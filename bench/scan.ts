@@ -14,9 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { KeyManagementServiceClient } from '@google-cloud/kms';
-import { startEmulator, type FaultOptions } from '../src/emulator/index.ts';
 import { DEFAULT_KMS_CONCURRENCY, GcpKmsKeySource } from '../src/keys/gcp-kms.ts';
 import { createKmsClient } from '../src/kms/client.ts';
 import { mapConcurrent } from '../src/kms/concurrency.ts';
@@ -24,6 +22,7 @@ import { KeyInventoryReader } from '../src/kms/inventory.ts';
 import { runRekeyJob } from '../src/rekey/job.ts';
 import type { UnwrapCache } from '../src/rekey/scan-repo.ts';
 import { encryptFile } from '../src/rekey/transform.ts';
+import { startEmulatorWorker } from './emulator-worker.ts';
 import type { Benchmark, BenchFigure } from './result.ts';
 
 const FILES = 2_000;
@@ -32,54 +31,7 @@ const LATENCY_MS = 20;
 const INVENTORY_CALLS = 2;
 const TARGET_RATIO = 1.25;
 const TARGET_RSS_MIB = 250;
-const WORKER_FLAG = 'scan-bench-emulator';
 const CHILD_FLAG = '--scan-peak-rss';
-
-type ToWorker = { readonly type: 'set-faults'; readonly faults: FaultOptions } | { readonly type: 'close' };
-type FromWorker = { readonly type: 'ready'; readonly host: string } | { readonly type: 'done' };
-
-async function serveInWorker(): Promise<void> {
-  const port = parentPort;
-  if (port === null) return;
-  const emulator = await startEmulator();
-  port.on('message', async (message: ToWorker) => {
-    if (message.type === 'set-faults') emulator.setFaults(message.faults);
-    if (message.type === 'close') await emulator.close();
-    port.postMessage({ type: 'done' } satisfies FromWorker);
-    if (message.type === 'close') port.close();
-  });
-  port.postMessage({ type: 'ready', host: emulator.host } satisfies FromWorker);
-}
-
-interface RemoteEmulator {
-  readonly host: string;
-  setFaults(faults: FaultOptions): Promise<void>;
-  close(): Promise<void>;
-}
-
-async function startEmulatorWorker(): Promise<RemoteEmulator> {
-  const worker = new Worker(new URL(import.meta.url), { workerData: WORKER_FLAG });
-  const next = (): Promise<FromWorker> =>
-    new Promise((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-    });
-  const ready = await next();
-  if (ready.type !== 'ready') throw new Error('emulator worker did not start');
-  const send = async (message: ToWorker): Promise<void> => {
-    const reply = next();
-    worker.postMessage(message);
-    await reply;
-  };
-  return {
-    host: ready.host,
-    setFaults: (faults) => send({ type: 'set-faults', faults }),
-    close: async () => {
-      await send({ type: 'close' });
-      await worker.terminate();
-    },
-  };
-}
 
 /** Small documents of every store, the shapes Flux repositories hold. */
 const DOCUMENTS = [
@@ -179,9 +131,7 @@ async function rawDecrypts(client: KeyManagementServiceClient, dir: string): Pro
   return performance.now() - start;
 }
 
-if (!isMainThread && workerData === WORKER_FLAG) {
-  await serveInWorker();
-} else if (process.argv[2] === CHILD_FLAG) {
+if (process.argv[2] === CHILD_FLAG) {
   // Child mode: one cold scan of the generated tree, then the peak RSS of this process in MiB.
   const [host, dir] = process.argv.slice(3);
   const client = createKmsClient({ kind: 'emulator', host: host ?? '' });
