@@ -60,16 +60,8 @@ function openTree(tree: Tree, dataKey: Uint8Array, metadata: SopsMetadata, forma
   try {
     walkTree(tree, leafRuleFor(format, metadata), {
       scalar(node, { aad, encrypt }) {
-        if (!encrypt) {
-          hashes.clearLeaf(aad, node.value);
-          return;
-        }
-        const stored = storedEnc(node.value, aad);
-        if (stored === '') {
-          hashes.leaf(aad, 'str', EMPTY);
-          return;
-        }
-        const enc = openEncText(stored, key, aad);
+        const enc = openLeaf(node.value, aad, encrypt, key, hashes);
+        if (enc === undefined) return;
         const plain = enc.plaintext;
         // A `str` or `bytes` value's plaintext is the bytes just decrypted (decoding keeps every
         // byte, and a `str` that is not UTF-8 is kept as bytes), hashed as written: `str`. Other
@@ -162,16 +154,8 @@ export function reencryptTree(
   try {
     walkTree(tree, leafRuleFor(format, metadata), {
       scalar(node, { aad, encrypt }) {
-        if (!encrypt) {
-          hashes.clearLeaf(aad, node.value);
-          return;
-        }
-        const stored = storedEnc(node.value, aad);
-        if (stored === '') {
-          hashes.leaf(aad, 'str', EMPTY);
-          return;
-        }
-        const enc = openEncText(stored, from, aad);
+        const enc = openLeaf(node.value, aad, encrypt, from, hashes);
+        if (enc === undefined) return;
         const plain = enc.plaintext;
         // What decryptTree would hold, then encode again; `str` (valid UTF-8 or not) and `bytes`
         // are their decrypted bytes, written as `str`.
@@ -201,6 +185,23 @@ export function reencryptTree(
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * The first step of every walk that reads a file: a clear leaf or an empty value is hashed as it
+ * is (undefined: nothing more to do); an encrypted one is opened and returned.
+ */
+function openLeaf(value: ScalarValue, aad: string, encrypt: boolean, key: DataKey, hashes: LeafHashes): ReturnType<typeof openEncText> | undefined {
+  if (!encrypt) {
+    hashes.clearLeaf(aad, value);
+    return undefined;
+  }
+  const stored = storedEnc(value, aad);
+  if (stored === '') {
+    hashes.leaf(aad, 'str', EMPTY);
+    return undefined;
+  }
+  return openEncText(stored, key, aad);
+}
 
 const readsComments = (format: StoreFormat, metadata: Pick<SopsMetadata, 'selector'>): boolean =>
   format !== 'binary' && (metadata.selector?.kind === 'encrypted_comment_regex' || metadata.selector?.kind === 'unencrypted_comment_regex');
