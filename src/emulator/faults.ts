@@ -8,7 +8,8 @@ import type { Random } from './random.ts';
 export type TransientCode = 'UNAVAILABLE' | 'DEADLINE_EXCEEDED' | 'RESOURCE_EXHAUSTED';
 
 export interface FaultOptions {
-  /** Added to every RPC. */
+  /** How long every RPC takes on the server, from its arrival to its answer (the emulator's own
+   *  work happens within it, as a remote service's does within its latency). */
   latencyMs?: number;
   /** 0..1: fraction of Encrypt/Decrypt answered with a transient error. */
   errorRate?: number;

@@ -1,10 +1,10 @@
 /**
  * The gRPC implementation of google.cloud.kms.v1.KeyManagementService: every call is counted,
- * delayed by the injected latency, run against the state brought up to the clock, and saved
- * when it changed something. Methods not listed answer UNIMPLEMENTED (grpc-js does that).
+ * run against the state brought up to the clock, saved when it changed something, and answered
+ * once the injected latency has passed since it arrived. Methods not listed answer UNIMPLEMENTED
+ * (grpc-js does that).
  */
 import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { setTimeout as sleep } from 'node:timers/promises';
 import * as admin from './admin.ts';
 import type { Clock } from './clock.ts';
 import type { RequestContext } from './context.ts';
@@ -95,18 +95,23 @@ export function kmsServiceImplementation(deps: ServiceDeps): UntypedServiceImple
   for (const [method, spec] of Object.entries(METHODS)) {
     impl[method] = (call: ServerUnaryCall<unknown, object>, callback: sendUnaryData<object>) => {
       deps.counts.set(method, (deps.counts.get(method) ?? 0) + 1);
-      void (async () => {
-        const faults = deps.settings.faults;
-        if ((faults.latencyMs ?? 0) > 0) await sleep(faults.latencyMs);
-        if (FAULTY_METHODS.has(method)) {
-          const injected = injectedError(faults, deps.faultRandom);
-          if (injected !== undefined) throw injected;
-        }
-        return handle(method, spec, deps, call.request);
-      })().then(
-        (response) => callback(null, response),
-        (error: unknown) => callback(toServiceError(error)),
-      );
+      // The injected latency is the whole time the call takes on the server, counted from its
+      // arrival, as a remote service's latency includes its own work: the answer is computed at
+      // once and held back until the latency has passed.
+      const arrived = performance.now();
+      const answer = (error: unknown, response?: object): void => {
+        const wait = (deps.settings.faults.latencyMs ?? 0) - (performance.now() - arrived);
+        const send = (): void => (error === null ? callback(null, response) : callback(toServiceError(error)));
+        if (wait > 0) setTimeout(send, wait);
+        else send();
+      };
+      try {
+        const injected = FAULTY_METHODS.has(method) ? injectedError(deps.settings.faults, deps.faultRandom) : undefined;
+        if (injected !== undefined) answer(injected);
+        else answer(null, handle(method, spec, deps, call.request));
+      } catch (error) {
+        answer(error);
+      }
     };
   }
   return impl;

@@ -68,6 +68,16 @@ describe('fault injection', () => {
     expect(await pattern()).toEqual(first);
   });
 
+  it('holds every answer, errors included, until the injected latency has passed since the call arrived', async () => {
+    h = await startHarness({ faults: { latencyMs: 60, errorRate: 1 } });
+    const key = await createKey(h.client);
+    const started = performance.now();
+    const error = await failure(h.client.decrypt({ name: key, ciphertext: Buffer.alloc(64) }, NO_RETRY));
+    expect(error.code).toBe(status.UNAVAILABLE);
+    // A lower bound only: the latency is what the emulator adds, whatever the machine's speed.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(59);
+  });
+
   it('counts RPCs per method, failed ones included', async () => {
     h = await startHarness({ faults: { latencyMs: 5 } });
     const key = await createKey(h.client);
