@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { SopsFormatError } from '../errors.ts';
 import { MASTER_KEY_TYPES, type MasterKey, type MasterKeyType } from './master-key.ts';
 import { SELECTOR_KINDS, type Selector } from './selectors.ts';
@@ -35,9 +34,6 @@ const entryFields: Record<MasterKeyType, readonly string[]> = {
   hckms: ['key_id', 'enc'],
 };
 
-const stringish = z.union([z.string(), z.number(), z.bigint(), z.boolean()]).transform(String);
-const RawEntry = z.record(z.string(), z.unknown());
-const KeyList = z.union([z.null(), z.array(RawEntry)]).optional();
 
 const KNOWN_FIELDS = new Set<string>([
   ...MASTER_KEY_TYPES,
@@ -123,17 +119,41 @@ function readKeyGroups(value: RawValue | undefined): MasterKey[][] {
 function readGroup(group: RawObject, where: string): MasterKey[] {
   const keys: MasterKey[] = [];
   for (const type of MASTER_KEY_TYPES) {
-    const parsed = KeyList.safeParse(group[type]);
-    if (!parsed.success) throw new SopsFormatError('bad-metadata', `${where}.${type} is not a list of mappings`);
-    (parsed.data ?? []).forEach((entry, index) => {
+    const entries = readEntries(group[type]);
+    if (!entries) throw new SopsFormatError('bad-metadata', `${where}.${type} is not a list of mappings`);
+    entries.forEach((entry, index) => {
       for (const field of entryFields[type]) {
-        const value = stringish.safeParse(entry[field]);
-        if (!value.success) throw new SopsFormatError('bad-metadata', `${where}.${type}[${index}].${field} is missing`);
+        if (!isScalarText(entry[field])) throw new SopsFormatError('bad-metadata', `${where}.${type}[${index}].${field} is missing`);
       }
-      keys.push({ type, fields: entry as RawObject });
+      keys.push({ type, fields: entry });
     });
   }
   return keys;
+}
+
+/**
+ * A list of master-key entries: absent and `null` are none; anything but a list of mappings is
+ * undefined. Each entry is a copy without a `__proto__` key, as the schema library this replaced
+ * returned it (it cost the process ~16 MiB to load, for these three checks).
+ */
+function readEntries(value: RawValue | undefined): RawObject[] | undefined {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) return undefined;
+  const entries: RawObject[] = [];
+  // Indexed, not iterated: a hole in the list is `undefined`, not a mapping.
+  for (let index = 0; index < value.length; index++) {
+    const item = value[index];
+    if (!isObject(item)) return undefined;
+    const copy: RawObject = {};
+    for (const key of Object.keys(item)) if (key !== '__proto__') copy[key] = item[key]!;
+    entries.push(copy);
+  }
+  return entries;
+}
+
+/** A field sops reads as text: a string, or a scalar it would print (no NaN or infinity). */
+function isScalarText(value: RawValue | undefined): boolean {
+  return typeof value === 'string' || typeof value === 'bigint' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
 }
 
 function groupToRaw(group: readonly MasterKey[], inKeyGroups: boolean): RawObject {
