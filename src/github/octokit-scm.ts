@@ -4,7 +4,7 @@
  * makes them as the app and signs them ("verified"), which "require signed commits" accepts.
  */
 import type { ProbotOctokit } from 'probot';
-import { shallowClone } from './clone.ts';
+import { type CloneRequest, shallowClone } from './clone.ts';
 import { createOnce } from './create-once.ts';
 import type { CheckRunInfo, CommitInfo, FileChange, IssueInfo, NewPull, PullInfo, RepositoryInfo, Scm } from './scm.ts';
 
@@ -21,6 +21,8 @@ export interface OctokitScmOptions {
   readonly cloneUrl?: (owner: string, name: string) => string;
   /** Waits between attempts of a create (`createOnce`); default 1, 4 and 9 s. */
   readonly createRetryDelaysMs?: readonly number[];
+  /** Makes the shallow clone (default {@link shallowClone} on this thread). */
+  readonly clone?: (request: CloneRequest) => Promise<string>;
 }
 
 /**
@@ -61,7 +63,7 @@ export function octokitScm(options: OctokitScmOptions): Scm {
 
     async cloneDefaultBranch(dir, branch) {
       const url = options.cloneUrl?.(owner, name) ?? cloneUrl ?? (await octokit.rest.repos.get(repo)).data.clone_url;
-      return shallowClone({ url, token: await token(), branch, dir });
+      return (options.clone ?? shallowClone)({ url, token: await token(), branch, dir });
     },
 
     async branchHead(branch) {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { KeySources } from '../keys/data-key.ts';
 import { GcpKmsKeySource } from '../keys/gcp-kms.ts';
 import type { KmsClientCache, KmsIdentity } from '../kms/client.ts';
+import type { RunGit } from '../rekey/discover.ts';
 import type { GateKeysOptions } from '../rekey/gate-keys.ts';
 import { KeyInventoryReader } from '../kms/inventory.ts';
 import { applyPlan } from '../rekey/apply.ts';
@@ -53,6 +54,8 @@ export interface RekeyRunnerOptions {
   readonly workDir?: string;
   /** Told when each job ends and what rescan interval the repository's config asks for. */
   readonly schedule?: RescanSchedule;
+  /** How the scan runs git in the clone (default: a child process from this thread). */
+  readonly git?: RunGit;
 }
 
 export interface RunOutcome {
@@ -116,6 +119,7 @@ export async function runRepository(options: RekeyRunnerOptions, repo: RepoRef, 
     // A dry run first: it scans, gates and plans; files are re-encrypted only if they will be pushed.
     const unscoped = await runRekeyJob({
       root,
+      ...(options.git ? { git: options.git } : {}),
       mode: 'dry-run',
       sources,
       inventory,

@@ -21,7 +21,12 @@ export interface DiscoverOptions {
   readonly source?: 'auto' | 'git' | 'walk';
   /** Directory names the walk does not enter. Default {@link DEFAULT_IGNORED_DIRS}. */
   readonly ignoredDirs?: readonly string[];
+  /** Runs git in a directory and gives its output; default {@link gitOutput} (the app runs it off its event loop). */
+  readonly git?: RunGit;
 }
+
+/** Runs `git ARGS` in `cwd` and resolves with its standard output; rejects when git fails. */
+export type RunGit = (cwd: string, args: readonly string[]) => Promise<string>;
 
 /** A regular file inside the tree, small enough to read. */
 export interface DiscoveredFile {
@@ -79,10 +84,11 @@ export async function discoverFiles(root: string, options: DiscoverOptions = {})
   const rootReal = await realpath(root).catch((cause: unknown) => {
     throw new DiscoveryError('root-unreadable', `cannot open the tree to scan: ${root}`, { cause });
   });
-  const source = await chooseSource(rootReal, options.source ?? 'auto');
+  const git = options.git ?? gitOutput;
+  const source = await chooseSource(rootReal, options.source ?? 'auto', git);
   const candidates =
     source === 'git'
-      ? await gitTrackedFiles(rootReal)
+      ? await gitTrackedFiles(rootReal, git)
       : await walk(rootReal, new Set(options.ignoredDirs ?? DEFAULT_IGNORED_DIRS));
 
   const files: DiscoveredFile[] = [];
@@ -97,7 +103,7 @@ export async function discoverFiles(root: string, options: DiscoverOptions = {})
   return { source, files, skipped };
 }
 
-async function chooseSource(rootReal: string, wanted: 'auto' | 'git' | 'walk'): Promise<'git' | 'walk'> {
+async function chooseSource(rootReal: string, wanted: 'auto' | 'git' | 'walk', git: RunGit): Promise<'git' | 'walk'> {
   if (wanted === 'walk') return 'walk';
   const result = await git(rootReal, ['rev-parse', '--is-inside-work-tree']).catch((error: unknown) => error);
   if (typeof result === 'string' && result.trim() === 'true') return 'git';
@@ -111,7 +117,7 @@ async function chooseSource(rootReal: string, wanted: 'auto' | 'git' | 'walk'): 
   return 'walk';
 }
 
-async function gitTrackedFiles(rootReal: string): Promise<string[]> {
+async function gitTrackedFiles(rootReal: string, git: RunGit): Promise<string[]> {
   const out = await git(rootReal, ['ls-files', '-z']);
   // Unmerged files appear once per stage.
   return [...new Set(out.split('\0').filter((p) => p !== ''))];
@@ -120,7 +126,7 @@ async function gitTrackedFiles(rootReal: string): Promise<string[]> {
 /** Git's own environment variables would point the command at another repository or index. */
 const GIT_ENV_OVERRIDES = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY'];
 
-async function git(cwd: string, args: string[]): Promise<string> {
+export async function gitOutput(cwd: string, args: readonly string[]): Promise<string> {
   const env = { ...process.env };
   for (const name of GIT_ENV_OVERRIDES) delete env[name];
   const result = await execa('git', args, {

@@ -5,7 +5,7 @@ import type { KeyInventoryReader } from '../kms/inventory.ts';
 import { actionable, applyPlan, type ApplyOptions, type ApplyResult } from './apply.ts';
 import { gateKeys, type GateKeysOptions } from './gate-keys.ts';
 import { buildPlan, type Plan, type PlanConfig } from './plan.ts';
-import { type RepoScan, scanRepository, type UnwrapCache } from './scan-repo.ts';
+import { type RepoScan, scanRepository, type ScanOptions, type UnwrapCache } from './scan-repo.ts';
 
 /**
  * The repository job (design.md "Data flows one way"): scan, classify, gate, plan, and, unless
@@ -28,6 +28,7 @@ export interface RekeyJobOptions {
   readonly write?: ApplyOptions['write'];
   readonly now?: Date;
   readonly onProgress?: (done: number, total: number) => void;
+  readonly git?: ScanOptions['git'];
 }
 
 export interface RekeyJobResult {
@@ -47,6 +48,7 @@ export async function runRekeyJob(options: RekeyJobOptions): Promise<RekeyJobRes
     ...(options.cache ? { cache: options.cache } : {}),
     ...(options.maxFileSize === undefined ? {} : { maxFileSize: options.maxFileSize }),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.git ? { git: options.git } : {}),
   });
   const staleKeys = scan.files.flatMap((file) => file.entries.filter((entry) => entry.state.kind === 'stale').map((entry) => entry.key));
   // A scan only reports: it never probes (probes are Encrypt calls, and a scan must stay cheap).

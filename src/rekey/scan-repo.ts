@@ -7,7 +7,7 @@ import { KmsKeySourceError } from '../kms/errors.ts';
 import type { InventoryEntry, KeyInventory, KeyInventoryReader } from '../kms/inventory.ts';
 import { type MasterKey, type MasterKeyType, masterKeyEnc, masterKeyId } from '../sops/master-key.ts';
 import { readSopsFile, type SopsFile } from '../sops/sops-file.ts';
-import type { SkippedPath } from './discover.ts';
+import type { RunGit, SkippedPath } from './discover.ts';
 import { findSopsFiles, type SopsFileEntry, type SopsFileScan } from './find-sops-files.ts';
 import { findFluxKustomizations, mapSopsFilesToKustomizations } from './flux.ts';
 import type { GcpEntry, ScannedFile } from './plan.ts';
@@ -33,6 +33,8 @@ export interface ScanOptions {
   readonly concurrency?: number;
   /** Called as files are classified, for progress on a terminal. */
   readonly onProgress?: (done: number, total: number) => void;
+  /** How git is run to list a checkout's files (default: a child process from this thread). */
+  readonly git?: RunGit;
 }
 
 export interface ProblemFile {
@@ -123,7 +125,11 @@ export async function scanRepository(options: ScanOptions): Promise<RepoScan> {
 
   let found: SopsFileScan;
   try {
-    found = await findSopsFiles(options.root, { ...(options.maxFileSize === undefined ? {} : { maxFileSize: options.maxFileSize }), onSopsFile });
+    found = await findSopsFiles(options.root, {
+      ...(options.maxFileSize === undefined ? {} : { maxFileSize: options.maxFileSize }),
+      ...(options.git ? { git: options.git } : {}),
+      onSopsFile,
+    });
   } catch (error) {
     queue.close();
     await Promise.allSettled(workers);
