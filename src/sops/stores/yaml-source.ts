@@ -1,28 +1,30 @@
 /** Line and column arithmetic over a YAML source text. */
 
 export class LineIndex {
-  private readonly starts: number[] = [0];
+  /** Where each line starts: built on the first `line` call (error positions), not per read. */
+  private starts: number[] | undefined;
   readonly text: string;
 
   constructor(text: string) {
     this.text = text;
-    for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) this.starts.push(i + 1);
   }
 
   /** 0-based line of an offset. */
   line(offset: number): number {
+    const starts = (this.starts ??= lineStarts(this.text));
     let lo = 0;
-    let hi = this.starts.length - 1;
+    let hi = starts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if ((this.starts[mid] ?? 0) <= offset) lo = mid;
+      if ((starts[mid] ?? 0) <= offset) lo = mid;
       else hi = mid - 1;
     }
     return lo;
   }
 
+  /** Scans back to the previous line break: a line's length, where an index of every line costs the file's. */
   lineStart(offset: number): number {
-    return this.starts[this.line(offset)] ?? 0;
+    return offset <= 0 ? 0 : this.text.lastIndexOf('\n', offset - 1) + 1;
   }
 
   /** End of the offset's line, before its `\r\n` or `\n`. */
@@ -52,6 +54,12 @@ export class LineIndex {
       return i;
     }
   }
+}
+
+function lineStarts(text: string): number[] {
+  const starts = [0];
+  for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) starts.push(at + 1);
+  return starts;
 }
 
 /**
