@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { SopsIntegrityError } from '../errors.ts';
-import { type DataKey, dataKeyObject, isEncValue, openEncText, openEncValue, parseEncValue, sealEncValue } from './cipher.ts';
+import { type DataKey, dataKeyObject, EncTexts, isEncValue, openEncText, openEncValue, parseEncValue, sealEncValue } from './cipher.ts';
 import { macAad, type SopsMetadata } from './metadata.ts';
 import { compileSelector, DEFAULT_SELECTOR, ENCRYPT_EVERYTHING, type LeafRule } from './selectors.ts';
 import type { StoreFormat } from './store.ts';
-import type { Comment, ScalarValue, Tree } from './tree.ts';
+import type { Comment, Scalar, ScalarValue, Tree } from './tree.ts';
 import { type EncType, encTypeOf, lenientUtf8, plaintextBytes, valueFromPlaintext } from './values.ts';
 import { walkTree } from './walk.ts';
 
@@ -102,6 +102,7 @@ export function encryptTree(
 ): TreeCrypt & { readonly mac: string } {
   const key = dataKeyObject(dataKey);
   const hashes = new LeafHashes(metadata.macOnlyEncrypted);
+  const sealed = new SealedLeaves();
   try {
     walkTree(tree, leafRuleFor(format, metadata), {
       scalar(node, { aad, encrypt }) {
@@ -112,12 +113,13 @@ export function encryptTree(
         const bytes = plaintextBytes(node.value);
         const type = encTypeOf(node.value);
         hashes.leaf(aad, type, bytes);
-        if (bytes.length > 0) node.value = { type: 'str', value: sealEncValue(bytes, type, key, aad) };
+        if (bytes.length > 0) sealed.seal(node, bytes, type, key, aad);
       },
       comment(node, { aad, encrypt }) {
         encryptComment(node, key, aad, encrypt, hashes);
       },
     });
+    sealed.store();
     return { mac: sealMac(hashes.macHex(), key, lastModified), fingerprint: hashes.fingerprintHex() };
   } finally {
     hashes.wipe();
@@ -151,6 +153,7 @@ export function reencryptTree(
   const from = dataKeyObject(oldKey);
   const to = dataKeyObject(newKey);
   const hashes = new LeafHashes(metadata.macOnlyEncrypted);
+  const sealed = new SealedLeaves();
   try {
     walkTree(tree, leafRuleFor(format, metadata), {
       scalar(node, { aad, encrypt }) {
@@ -168,7 +171,8 @@ export function reencryptTree(
         }
         hashes.leaf(aad, type, bytes);
         // Nothing to encrypt is left as decryptTree leaves it (sops never encrypts an empty value).
-        node.value = bytes.length > 0 ? { type: 'str', value: sealEncValue(bytes, type, to, aad) } : valueFromPlaintext(enc.type, plain, aad);
+        if (bytes.length > 0) sealed.seal(node, bytes, type, to, aad);
+        else node.value = valueFromPlaintext(enc.type, plain, aad);
         plain.fill(0);
       },
       comment(node, { aad, encrypt }) {
@@ -178,9 +182,26 @@ export function reencryptTree(
     });
     const macHex = hashes.macHex();
     checkMac(macHex, metadata, from);
+    sealed.store();
     return { mac: sealMac(macHex, to, lastModified), fingerprint: hashes.fingerprintHex() };
   } finally {
     hashes.wipe();
+  }
+}
+
+/** Leaves encrypted during a walk, given their `ENC[...]` text when it is done (see `EncTexts`). */
+class SealedLeaves {
+  readonly #texts = new EncTexts();
+  readonly #nodes: Scalar[] = [];
+
+  seal(node: Scalar, plaintext: Uint8Array, type: EncType, key: DataKey, aad: string): void {
+    this.#texts.seal(plaintext, type, key, aad);
+    this.#nodes.push(node);
+  }
+
+  store(): void {
+    const texts = this.#texts.texts();
+    for (const [index, node] of this.#nodes.entries()) node.value = { type: 'str', value: texts[index]! };
   }
 }
 
