@@ -208,18 +208,20 @@ function seal(plaintext: Uint8Array, dataKey: DataKey, aad: string): { data: Uin
 }
 
 /**
- * The `ENC[...]` texts of one walk, written one after another into a 1 MiB buffer that is made a
- * string each time it fills: a string that large is kept outside V8's heap, and each text is a
- * slice of it. A string of its own per value stays in the young generation until the file is
- * written and is copied by every scavenge it lives through; on a large file those copies made the
- * young generation grow, and with it the number of finished ciphers (~1.5 KiB of native memory
- * each until a scavenge frees them) alive at once (5.5 MiB file: ~20 MiB of peak RSS).
+ * The `ENC[...]` texts of one walk, written one after another into one buffer and made strings
+ * when the walk is done: one string over them all (Node keeps a latin1 string of 1 MB or more
+ * outside V8's heap) and a slice of it per value. A string of its own per value stays in the young
+ * generation until the file is written and is copied by every scavenge it lives through; on a
+ * large file those copies made the young generation grow, and with it the number of finished
+ * ciphers (~1.5 KiB of native memory each until a scavenge frees them) alive at once. (A 1 MiB
+ * buffer made a string each time it fills, instead of one growing buffer, measured no better.)
  */
 export class EncTexts {
   #buffer = Buffer.allocUnsafe(64 * 1024);
   #used = 0;
   readonly #ends: number[] = [];
 
+  /** Encrypts as `sealEncValue` does; its text is the next one `texts` returns. */
   seal(plaintext: Uint8Array, type: string, dataKey: DataKey, aad: string): void {
     const sealed = seal(plaintext, dataKey, aad);
     const needed = this.#used + encTextLength(sealed.data.length, type);
@@ -232,6 +234,7 @@ export class EncTexts {
     this.#ends.push(this.#used);
   }
 
+  /** Every text sealed, in order. */
   texts(): string[] {
     const all = this.#buffer.toString('latin1', 0, this.#used);
     const texts = new Array<string>(this.#ends.length);
