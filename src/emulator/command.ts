@@ -1,13 +1,15 @@
 /**
- * `sops-rekey emulator [--port N] [--state FILE] [--lag DURATION] [--lag-fraction F]`: runs the
- * local Cloud KMS emulator until SIGINT or SIGTERM, printing the KMS_EMULATOR_HOST line other
- * processes need.
+ * `sops-rekey emulator [--port N] [--state FILE] [--lag DURATION] [--lag-fraction F]
+ * [--deny RESOURCE[=PERMISSION,...]]...`: runs the local Cloud KMS emulator until SIGINT or
+ * SIGTERM, printing the KMS_EMULATOR_HOST line other processes need. `--deny` makes calls on a
+ * resource (and below it) fail with PERMISSION_DENIED, for all permissions or the ones listed.
  */
 import { UsageError } from '../errors.ts';
 import { parseDuration } from './duration.ts';
+import { checkDenials } from './access.ts';
 import { startEmulator, type EmulatorOptions } from './server.ts';
 
-const USAGE = 'usage: sops-rekey emulator [--port N] [--state FILE] [--lag DURATION] [--lag-fraction F]';
+const USAGE = 'usage: sops-rekey emulator [--port N] [--state FILE] [--lag DURATION] [--lag-fraction F] [--deny RESOURCE[=PERMISSION,...]]...';
 
 /** Reads the options; throws UsageError naming the bad one. */
 export function parseEmulatorArgs(argv: readonly string[]): EmulatorOptions {
@@ -45,6 +47,18 @@ export function parseEmulatorArgs(argv: readonly string[]): EmulatorOptions {
         const fraction = Number(text);
         if (text === '' || !(fraction >= 0 && fraction <= 1)) throw new UsageError('usage', `--lag-fraction must be between 0 and 1, got ${JSON.stringify(text)}`);
         options.lagFraction = fraction;
+        break;
+      }
+      case '--deny': {
+        const text = value();
+        const at = text.indexOf('=');
+        const denial = at < 0 ? { resource: text } : { resource: text.slice(0, at), permissions: text.slice(at + 1).split(',') };
+        try {
+          checkDenials([denial]);
+        } catch (error) {
+          throw new UsageError('usage', `--deny: ${(error as Error).message}`);
+        }
+        options.denials = [...(options.denials ?? []), denial];
         break;
       }
       default:

@@ -3,6 +3,7 @@
  * the Cloud KMS API from the `.proto` files of `@google-cloud/kms`.
  */
 import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
+import { checkDenials, type AccessDenial } from './access.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { checkFaults, type FaultOptions } from './faults.ts';
 import { checkLag } from './propagation.ts';
@@ -25,6 +26,8 @@ export interface EmulatorOptions {
   /** 0..1: share of Encrypt-by-key-name calls during the lag that still use the old primary (default 1). */
   lagFraction?: number;
   faults?: FaultOptions;
+  /** Permissions the caller lacks (PERMISSION_DENIED), per resource and below. */
+  denials?: AccessDenial[];
   /** Makes fault injection and lag choices reproducible. */
   seed?: number;
 }
@@ -36,6 +39,8 @@ export interface RunningEmulator {
   readonly clock: Clock;
   setFaults(faults: FaultOptions): void;
   setPropagationLag(ms: number, fraction?: number): void;
+  /** Replaces the denials: from now on these permissions are missing on these resources. */
+  setDenials(denials: readonly AccessDenial[]): void;
   /** Count of RPCs received per method name, e.g. `{ Decrypt: 12 }`. */
   callCounts(): Record<string, number>;
   close(): Promise<void>;
@@ -48,6 +53,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const settings: ServiceSettings = {
     faults: checkFaults(options.faults ?? {}),
     lag: checkLag({ lagMs: options.propagationLagMs ?? 0, fraction: options.lagFraction ?? 1 }),
+    denials: checkDenials(options.denials ?? []),
   };
   const counts = new Map<string, number>();
   const store = new StateStore(options.stateFile);
@@ -83,6 +89,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     },
     setPropagationLag(ms, fraction) {
       settings.lag = checkLag({ lagMs: ms, fraction: fraction ?? settings.lag.fraction });
+    },
+    setDenials(denials) {
+      settings.denials = checkDenials(denials);
     },
     callCounts: () => Object.fromEntries(counts),
     close: () =>

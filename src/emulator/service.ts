@@ -5,6 +5,7 @@
  * (grpc-js does that).
  */
 import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { checkAccess, type AccessDenial } from './access.ts';
 import * as admin from './admin.ts';
 import type { Clock } from './clock.ts';
 import type { RequestContext } from './context.ts';
@@ -53,6 +54,7 @@ const CRC_FIELD: Record<string, string> = { Encrypt: 'ciphertextCrc32c', Decrypt
 export interface ServiceSettings {
   faults: FaultOptions;
   lag: PropagationLag;
+  denials: readonly AccessDenial[];
 }
 
 export interface ServiceDeps {
@@ -106,6 +108,8 @@ export function kmsServiceImplementation(deps: ServiceDeps): UntypedServiceImple
         else send();
       };
       try {
+        // IAM is checked before the service does anything, as Cloud KMS does.
+        checkAccess(method, call.request, deps.settings.denials);
         const injected = FAULTY_METHODS.has(method) ? injectedError(deps.settings.faults, deps.faultRandom) : undefined;
         if (injected !== undefined) answer(injected);
         else answer(null, handle(method, spec, deps, call.request));

@@ -181,7 +181,8 @@ async function probeOnce(
     return reported === '' ? { atMs, error: 'response named no version' } : { atMs, reported };
   } catch (error) {
     const failure = classifyKmsError(error);
-    return { atMs, error: failure.kind === 'transient' ? `transient: ${failure.grpcCode}` : failure.kind };
+    // The server's message names the permission or key at fault: the operator's next step.
+    return { atMs, error: failure.kind === 'transient' ? `transient: ${failure.grpcCode}` : `${failure.kind}: ${failure.message}` };
   }
 }
 

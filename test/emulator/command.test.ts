@@ -35,6 +35,15 @@ describe('parseEmulatorArgs', () => {
     expect(parseEmulatorArgs([])).toEqual({});
   });
 
+  it('reads each --deny as a resource and, after =, the permissions denied on it', () => {
+    const ring = 'projects/p/locations/global/keyRings/apps';
+    expect(parseEmulatorArgs(['--deny', ring, `--deny=${ring}/cryptoKeys/k=cloudkms.cryptoKeyVersions.useToEncrypt`]).denials).toEqual([
+      { resource: ring },
+      { resource: `${ring}/cryptoKeys/k`, permissions: ['cloudkms.cryptoKeyVersions.useToEncrypt'] },
+    ]);
+    expect(() => parseEmulatorArgs(['--deny', 'apps'])).toThrow(/--deny: not a Cloud KMS resource name/);
+  });
+
   it('names the bad option in a UsageError', () => {
     expect(() => parseEmulatorArgs(['--port', 'http'])).toThrow(UsageError);
     expect(() => parseEmulatorArgs(['--lag', 'soon'])).toThrow(/--lag/);

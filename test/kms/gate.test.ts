@@ -107,4 +107,17 @@ describe('runGate against the emulator', () => {
       kms.emulator.setFaults({});
     }
   });
+
+  it('closes when the identity may not encrypt, naming the missing permission', async () => {
+    const { key, v2 } = await rotatedKey();
+    kms.clock.set(T0 + 3 * HOUR);
+    kms.emulator.setDenials([{ resource: key, permissions: ['cloudkms.cryptoKeyVersions.useToEncrypt'] }]);
+    try {
+      const d = await runGate({ client: kms.client, key, primary: v2, primarySinceMs: T0, clock: kms.clock, sleep });
+      expect(d).toMatchObject({ open: false, reason: 'probe-failed' });
+      expect(d.probes[0]?.error).toBe(`permission-denied: Permission 'cloudkms.cryptoKeyVersions.useToEncrypt' denied on resource '${key}' (or it may not exist).`);
+    } finally {
+      kms.emulator.setDenials([]);
+    }
+  });
 });

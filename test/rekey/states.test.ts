@@ -102,6 +102,33 @@ describe('entry states through Cloud KMS', () => {
     expect(report.files.find((f) => f.path === 'app/other.yaml')?.state).toBe('current');
   });
 
+  it('unreachable: the identity lacks useToDecrypt on a key (PERMISSION_DENIED): asked once, named, not cached', async () => {
+    const key = await repo.createKey();
+    const other = await repo.createKey();
+    await repo.writeSops('app/secret.yaml', { gcp: [{ key }] });
+    await repo.writeSops('app/other.yaml', { gcp: [{ key: other }] });
+    repo.emulator.setDenials([{ resource: key, permissions: ['cloudkms.cryptoKeyVersions.useToDecrypt'] }]);
+    const before = repo.emulator.callCounts().Decrypt ?? 0;
+    const cache = new Map();
+
+    try {
+      const report = toReport(await repo.job('scan', { cache }));
+      const file = report.files.find((f) => f.path === 'app/secret.yaml');
+      expect(file?.state).toBe('unreachable');
+      // The reason tells the operator which permission to grant on which key.
+      expect(file?.entries[0]?.reason).toContain(`Permission 'cloudkms.cryptoKeyVersions.useToDecrypt' denied on resource '${key}'`);
+      expect(report.files.find((f) => f.path === 'app/other.yaml')?.state).toBe('current');
+      // A permission problem is not retried (one Decrypt for the denied file, one for the other)
+      // and not cached: once granted, the next scan sees the file as it is.
+      expect((repo.emulator.callCounts().Decrypt ?? 0) - before).toBe(2);
+      expect([...cache.keys()].some((k) => String(k).includes(`@${key}@`))).toBe(false);
+      expect(cache.size).toBe(1);
+    } finally {
+      repo.emulator.setDenials([]);
+    }
+    expect((await scanned('app/secret.yaml')).state).toBe('current');
+  });
+
   it('unreachable: transient errors on every call, retries exhausted (4 Decrypts), not cached', async () => {
     const key = await repo.createKey();
     await repo.writeSops('app/secret.yaml', { gcp: [{ key }] });
