@@ -1,9 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { SopsRekeyError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic-write.ts';
 import type { KeySources } from '../keys/data-key.ts';
 import { mapConcurrent } from '../kms/concurrency.ts';
+import { DEFAULT_MAX_FILE_SIZE } from './discover.ts';
+import { readTextCandidate } from './find-sops-files.ts';
 import type { FilePlan, Method, Plan } from './plan.ts';
 import { rewrapFile, rotateFile } from './transform.ts';
 
@@ -58,7 +60,7 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Appl
   await mapConcurrent(actionable(plan), options.concurrency ?? 4, async ({ file, action }) => {
     if (action.kind !== 'rekey' && action.kind !== 'rescue') return;
     try {
-      const bytes = await readFile(path.join(options.root, file.path));
+      const bytes = await readPlannedFile(options.root, file.path);
       const rekeyOptions = { format: file.format, gcpVersionFor: (key: string) => action.target.get(key), ...(options.now ? { now: options.now } : {}) };
       const result =
         action.method === 'rotate'
@@ -81,4 +83,34 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Appl
   });
   const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : 1);
   return { applied: applied.sort(byPath), failed: failed.sort(byPath) };
+}
+
+const CHANGED: Partial<Record<string, string>> = {
+  symlink: 'a symbolic link',
+  missing: 'missing',
+  'not-a-file': 'not a regular file',
+  'too-large': 'larger than the scan limit',
+};
+
+/** A planned file is no longer the regular file inside the tree that the scan read. */
+export class TreeChangedError extends SopsRekeyError {
+  readonly category = 'user';
+}
+
+/**
+ * Reads a planned file as the scan did, not through whatever is at its path now: a file or a
+ * directory above it that became a symlink since the scan (it could point out of the tree, and
+ * the re-encrypted copy of an outside file would then be written into the tree and pushed), or a
+ * file that became something else or too large, is refused and left alone.
+ */
+async function readPlannedFile(root: string, relative: string): Promise<Uint8Array> {
+  const full = path.join(root, relative);
+  const [rootReal, dirReal] = await Promise.all([realpath(root), realpath(path.dirname(full)).catch(() => undefined)]);
+  if (dirReal === undefined || (dirReal !== rootReal && !dirReal.startsWith(rootReal + path.sep))) {
+    throw new TreeChangedError('changed-since-scan', 'changed since the scan: it is no longer inside the tree (a directory above it moved or became a link)', { file: relative });
+  }
+  const read = await readTextCandidate(full, DEFAULT_MAX_FILE_SIZE);
+  if (read.kind === 'text') return read.bytes;
+  const now = read.kind === 'binary' ? 'binary' : CHANGED[read.reason] ?? read.reason;
+  throw new TreeChangedError('changed-since-scan', `changed since the scan: it is now ${now}`, { file: relative });
 }

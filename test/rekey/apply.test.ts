@@ -3,12 +3,15 @@
  * Cloud KMS entries wrapped again) when the file holds a key this app cannot wrap or the config
  * asks for it; files with gcp, age and PGP entries stay openable through each of them.
  */
+import { lstat, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AgeKeySource } from '../../src/keys/age.ts';
 import type { KeySources } from '../../src/keys/data-key.ts';
 import { GcpKmsKeySource } from '../../src/keys/gcp-kms.ts';
 import { PgpKeySource } from '../../src/keys/pgp.ts';
+import { actionable, applyPlan } from '../../src/rekey/apply.ts';
 import { decryptFile } from '../../src/rekey/transform.ts';
 import { makeGnupgHome, type TempGnupgHome } from '../support/gnupg.ts';
 import { AWS_ENTRY, CANARY, HOUR, NO_WAIT_RETRY, PLAINTEXT, startKmsRepo, versionOf, type KmsRepo } from '../support/kms-repo.ts';
@@ -144,5 +147,39 @@ describe('mixed master keys (gcp_kms + age + pgp)', () => {
     expect(result.applied?.applied.map((a) => a.path)).toEqual([...files]);
     const kmsOnly = { gcp_kms: new GcpKmsKeySource({ client: repo.client, retry: NO_WAIT_RETRY }) };
     for (const [i, file] of files.entries()) expect(await opensWith(file, kmsOnly)).toBe(plain[i]);
+  });
+});
+
+describe('a tree that changed between the scan and the write', () => {
+  it('leaves a planned file that became a link out of the tree, or moved behind a linked directory, untouched and reports it', async () => {
+    await staleFile('apps/linked.yaml');
+    await staleFile('moved/inner/secret.yaml');
+    await staleFile('apps/kept.yaml');
+    const result = await repo.job('dry-run');
+    expect(actionable(result.plan).map((f) => f.file.path)).toEqual(['apps/kept.yaml', 'apps/linked.yaml', 'moved/inner/secret.yaml']);
+
+    // Outside the tree: a SOPS file the app could open, which must not be copied into the tree.
+    const outside = await mkdtemp(path.join(tmpdir(), 'sops-rekey-outside-'));
+    try {
+      await writeFile(path.join(outside, 'other.yaml'), await repo.read('apps/linked.yaml'));
+      await mkdir(path.join(outside, 'inner'));
+      await writeFile(path.join(outside, 'inner', 'secret.yaml'), await repo.read('moved/inner/secret.yaml'));
+      await rm(path.join(repo.dir, 'apps/linked.yaml'));
+      await symlink(path.join(outside, 'other.yaml'), path.join(repo.dir, 'apps/linked.yaml'));
+      await rm(path.join(repo.dir, 'moved'), { recursive: true });
+      await symlink(outside, path.join(repo.dir, 'moved'));
+      const outsideBefore = await readFile(path.join(outside, 'other.yaml'));
+
+      const applied = await applyPlan(result.plan, { root: repo.dir, sources: repo.sources, now: new Date(repo.clock.now()) });
+      expect(applied.applied.map((a) => a.path)).toEqual(['apps/kept.yaml']);
+      expect(applied.failed).toEqual([
+        { path: 'apps/linked.yaml', code: 'changed-since-scan', reason: 'changed since the scan: it is now a symbolic link' },
+        { path: 'moved/inner/secret.yaml', code: 'changed-since-scan', reason: expect.stringMatching(/no longer inside the tree/) },
+      ]);
+      expect((await lstat(path.join(repo.dir, 'apps/linked.yaml'))).isSymbolicLink()).toBe(true);
+      expect(await readFile(path.join(outside, 'other.yaml'))).toEqual(outsideBefore);
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
   });
 });
