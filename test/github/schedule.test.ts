@@ -85,3 +85,26 @@ describe('RescanSchedule', () => {
     expect(schedule.due(other)).toBe(true);
   });
 });
+
+describe("the organization's schedule", () => {
+  const ORG_INSTALLATION = 62;
+  const globex = (names: string[]): string[] => names.filter((name) => name.startsWith('globex/'));
+
+  beforeAll(async () => {
+    world.gh.addInstallation({ id: ORG_INSTALLATION, account: 'globex', repositories: ['globex/.github', 'globex/quiet', 'globex/busy'] });
+    const files = await world.encrypt({ 'apps/secrets.yaml': 'password: org-scheduled\n' });
+    // The org's .github repository sets 2h for every repository without a schedule of its own.
+    await world.gh.createRepo('globex/.github', { files: { '.github/sops-rekey.yml': 'schedule: 2h\n' } });
+    await world.gh.createRepo('globex/quiet', { files });
+    await world.gh.createRepo('globex/busy', { files: { '.github/sops-rekey.yml': 'schedule: 30m\n', ...files } });
+  });
+
+  it("rescans repositories without a schedule at the org's interval, and a repository's own schedule wins", async () => {
+    expect(globex(await scheduledRescan())).toEqual(['globex/.github schedule', 'globex/busy schedule', 'globex/quiet schedule']);
+    world.clock.advance(31 * MINUTE);
+    expect(globex(await scheduledRescan())).toEqual(['globex/busy schedule']);
+    // 2 h after the first rescan: the org's interval, well before the app's default of 6 h.
+    world.clock.advance(90 * MINUTE);
+    expect(globex(await scheduledRescan())).toEqual(['globex/.github schedule', 'globex/busy schedule', 'globex/quiet schedule']);
+  });
+});
