@@ -81,33 +81,65 @@ export function parseEncValue(text: string, aad: string): EncValue {
   return { data: Buffer.from(value.data), iv: Buffer.from(value.iv), tag: Buffer.from(value.tag), type: value.type };
 }
 
-/** Parses and decrypts an `ENC[...]` string: `parseEncValue` then `openEncValue`, with no copies. */
-export function openEncText(text: string, dataKey: DataKey, aad: string): { readonly type: string; readonly plaintext: Uint8Array } {
+/**
+ * Parses and decrypts an `ENC[...]` string: `parseEncValue` then `openEncValue`, with no copies.
+ * `aadBytes`, when the caller has them, spares encoding the AAD again.
+ */
+export function openEncText(
+  text: string,
+  dataKey: DataKey,
+  aad: string,
+  aadBytes?: Uint8Array,
+): { readonly type: string; readonly plaintext: Uint8Array } {
   const value = readEncValue(text, aad);
-  return { type: value.type, plaintext: openEncValue(value, dataKey, aad) };
+  return { type: value.type, plaintext: openEncValue(value, dataKey, aad, aadBytes) };
 }
 
 /** Where `readEncValue` decodes a value's bytes; a larger value gets a larger one. */
 let decodeScratch = new Uint8Array(1024);
 
-/** The fields of an `ENC[...]` string, the bytes as views of `decodeScratch`, valid until the next call. */
+/**
+ * The fields of an `ENC[...]` string, the bytes as views of `decodeScratch`, valid until the next
+ * call. Values as sops writes them (no comma inside a field) are split with a few `indexOf`s,
+ * which take the split the greedy `ENC_PATTERN` would: with no comma after `,type:` no later
+ * `,iv:`, `,tag:` or `,type:` exists for it to prefer. Anything else goes to the pattern itself.
+ */
 function readEncValue(text: string, aad: string): EncValue {
-  let fields = encFields(text);
-  if (!fields) {
-    const match = ENC_PATTERN.exec(text);
-    if (!match) throw new SopsFormatError('malformed-enc', `encrypted value at ${aad} is malformed`);
-    // An odd value the pattern splits otherwise: its fields are read as strings of their own.
-    const [, data, iv, tag, type] = match as unknown as [string, string, string, string, string];
-    const joined = data + iv + tag;
-    fields = { text: joined, data: [0, data.length], iv: [data.length, data.length + iv.length], tag: [data.length + iv.length, joined.length], type };
+  if (text.startsWith(ENC_PREFIX)) {
+    const ivAt = text.indexOf(',', ENC_PREFIX.length);
+    const tagAt = text.indexOf(',', ivAt + 1);
+    const typeAt = text.indexOf(',', tagAt + 1);
+    const end = text.lastIndexOf(']');
+    if (
+      ivAt > ENC_PREFIX.length &&
+      tagAt > ivAt + 4 &&
+      typeAt > tagAt + 5 &&
+      end > typeAt + 6 &&
+      text.startsWith(',iv:', ivAt) &&
+      text.startsWith(',tag:', tagAt) &&
+      text.startsWith(',type:', typeAt) &&
+      text.indexOf(',', typeAt + 1) === -1
+    ) {
+      return decodeFields(text, [ENC_PREFIX.length, ivAt, ivAt + 4, tagAt, tagAt + 5, typeAt], text.slice(typeAt + 6, end), aad);
+    }
   }
-  const { data, iv, tag } = fields;
-  const room = ((fields.text.length + 3) >> 2) * 3;
+  const match = ENC_PATTERN.exec(text);
+  if (!match) throw new SopsFormatError('malformed-enc', `encrypted value at ${aad} is malformed`);
+  // An odd value the pattern splits otherwise: its fields are read as strings of their own.
+  const [, data, iv, tag, type] = match as unknown as [string, string, string, string, string];
+  const ivAt = data.length;
+  const tagAt = ivAt + iv.length;
+  return decodeFields(data + iv + tag, [0, ivAt, ivAt, tagAt, tagAt, tagAt + tag.length], type, aad);
+}
+
+/** Decodes the three base64 fields of `text` at `[data start, data end, iv start, iv end, tag start, tag end]`. */
+function decodeFields(text: string, at: readonly [number, number, number, number, number, number], type: string, aad: string): EncValue {
+  const room = ((text.length + 3) >> 2) * 3;
   if (room > decodeScratch.length) decodeScratch = new Uint8Array(Math.max(room, decodeScratch.length * 2));
   const out = decodeScratch;
-  const dataBytes = decodeBase64(fields.text, data[0], data[1], out, 0);
-  const ivBytes = dataBytes < 0 ? -1 : decodeBase64(fields.text, iv[0], iv[1], out, dataBytes);
-  const tagBytes = ivBytes < 0 ? -1 : decodeBase64(fields.text, tag[0], tag[1], out, dataBytes + ivBytes);
+  const dataBytes = decodeBase64(text, at[0], at[1], out, 0);
+  const ivBytes = dataBytes < 0 ? -1 : decodeBase64(text, at[2], at[3], out, dataBytes);
+  const tagBytes = ivBytes < 0 ? -1 : decodeBase64(text, at[4], at[5], out, dataBytes + ivBytes);
   if (tagBytes < 0) throw new SopsFormatError('malformed-enc', `encrypted value at ${aad} is not valid base64`);
   if (tagBytes !== TAG_BYTES) {
     throw new SopsFormatError('malformed-enc', `encrypted value at ${aad} has a ${tagBytes}-byte tag, expected ${TAG_BYTES}`);
@@ -117,49 +149,15 @@ function readEncValue(text: string, aad: string): EncValue {
     data: out.subarray(0, dataBytes),
     iv: out.subarray(dataBytes, dataBytes + ivBytes),
     tag: out.subarray(dataBytes + ivBytes, dataBytes + ivBytes + tagBytes),
-    type: fields.type,
+    type,
   };
 }
 
-interface EncFields {
-  readonly text: string;
-  readonly data: readonly [number, number];
-  readonly iv: readonly [number, number];
-  readonly tag: readonly [number, number];
-  readonly type: string;
-}
-
-/**
- * Where the fields of an `ENC[...]` string stand, split as `ENC_PATTERN` splits them, for values as
- * sops writes them (no comma inside a field): a few `indexOf`s take the same split the greedy
- * pattern would, since with no comma after `,type:` no later `,iv:`, `,tag:` or `,type:` exists
- * for it to prefer. Anything else is undefined, for the pattern itself.
- */
-function encFields(text: string): EncFields | undefined {
-  if (!text.startsWith(ENC_PREFIX)) return undefined;
-  const ivAt = text.indexOf(',', ENC_PREFIX.length);
-  const tagAt = text.indexOf(',', ivAt + 1);
-  const typeAt = text.indexOf(',', tagAt + 1);
-  const end = text.lastIndexOf(']');
-  if (
-    ivAt > ENC_PREFIX.length &&
-    tagAt > ivAt + 4 &&
-    typeAt > tagAt + 5 &&
-    end > typeAt + 6 &&
-    text.startsWith(',iv:', ivAt) &&
-    text.startsWith(',tag:', tagAt) &&
-    text.startsWith(',type:', typeAt) &&
-    text.indexOf(',', typeAt + 1) === -1
-  ) {
-    return { text, data: [ENC_PREFIX.length, ivAt], iv: [ivAt + 4, tagAt], tag: [tagAt + 5, typeAt], type: text.slice(typeAt + 6, end) };
-  }
-  return undefined;
-}
-
 /** Decrypts and authenticates; a wrong key or any changed byte is an integrity error. */
-export function openEncValue(value: EncValue, dataKey: DataKey, aad: string): Uint8Array {
-  const decipher = createDecipheriv('aes-256-gcm', dataKey, value.iv, GCM_OPTIONS);
-  decipher.setAAD(Buffer.from(aad, 'utf8'));
+export function openEncValue(value: EncValue, dataKey: DataKey, aad: string, aadBytes: Uint8Array = Buffer.from(aad, 'utf8')): Uint8Array {
+  // No `authTagLength`: the tag was checked to be 16 bytes when the value was read.
+  const decipher = createDecipheriv('aes-256-gcm', dataKey, value.iv);
+  decipher.setAAD(aadBytes);
   decipher.setAuthTag(value.tag);
   try {
     // GCM's final() returns no bytes: the update's buffer is the plaintext, nothing to concatenate.
@@ -190,17 +188,18 @@ function freshIv(): Buffer {
 
 /** Encrypts `plaintext` (never empty: sops leaves empty values as they are) into an `ENC[...]` string. */
 export function sealEncValue(plaintext: Uint8Array, type: string, dataKey: DataKey, aad: string): string {
-  const sealed = seal(plaintext, dataKey, aad);
+  const sealed = seal(plaintext, dataKey, Buffer.from(aad, 'utf8'));
   const length = encTextLength(sealed.data.length, type);
   if (length > encScratch.length) encScratch = Buffer.alloc(Math.max(length, encScratch.length * 2));
   const end = writeEncText(sealed.data, sealed.iv, sealed.tag, type, encScratch, 0);
   return encScratch.toString('latin1', 0, end);
 }
 
-function seal(plaintext: Uint8Array, dataKey: DataKey, aad: string): { data: Uint8Array; iv: Uint8Array; tag: Uint8Array } {
+function seal(plaintext: Uint8Array, dataKey: DataKey, aadBytes: Uint8Array): { data: Uint8Array; iv: Uint8Array; tag: Uint8Array } {
   const iv = freshIv();
-  const cipher = createCipheriv('aes-256-gcm', dataKey, iv, GCM_OPTIONS);
-  cipher.setAAD(Buffer.from(aad, 'utf8'));
+  // GCM's tag is 16 bytes unless asked otherwise.
+  const cipher = createCipheriv('aes-256-gcm', dataKey, iv);
+  cipher.setAAD(aadBytes);
   const head = cipher.update(plaintext);
   const tail = cipher.final();
   const data = tail.length === 0 ? head : Buffer.concat([head, tail]);
@@ -221,9 +220,9 @@ export class EncTexts {
   #used = 0;
   readonly #ends: number[] = [];
 
-  /** Encrypts as `sealEncValue` does; its text is the next one `texts` returns. */
-  seal(plaintext: Uint8Array, type: string, dataKey: DataKey, aad: string): void {
-    const sealed = seal(plaintext, dataKey, aad);
+  /** Encrypts as `sealEncValue` does (under the AAD's UTF-8 bytes); its text is the next one `texts` returns. */
+  seal(plaintext: Uint8Array, type: string, dataKey: DataKey, aadBytes: Uint8Array): void {
+    const sealed = seal(plaintext, dataKey, aadBytes);
     const needed = this.#used + encTextLength(sealed.data.length, type);
     if (needed > this.#buffer.length) {
       const grown = Buffer.allocUnsafe(Math.max(needed, this.#buffer.length * 2));
@@ -247,7 +246,6 @@ export class EncTexts {
   }
 }
 
-const GCM_OPTIONS = { authTagLength: TAG_BYTES };
 const latin1Bytes = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0));
 const PREFIX_BYTES = latin1Bytes(ENC_PREFIX);
 const IV_FIELD = latin1Bytes(',iv:');

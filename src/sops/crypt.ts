@@ -113,7 +113,7 @@ export function encryptTree(
         const bytes = plaintextBytes(node.value);
         const type = encTypeOf(node.value);
         hashes.leaf(aad, type, bytes);
-        if (bytes.length > 0) sealed.seal(node, bytes, type, key, aad);
+        if (bytes.length > 0) sealed.seal(node, bytes, type, key, Buffer.from(aad, 'utf8'));
       },
       comment(node, { aad, encrypt }) {
         encryptComment(node, key, aad, encrypt, hashes);
@@ -157,7 +157,9 @@ export function reencryptTree(
   try {
     walkTree(tree, leafRuleFor(format, metadata), {
       scalar(node, { aad, encrypt }) {
-        const enc = openLeaf(node.value, aad, encrypt, from, hashes);
+        // One AAD buffer for the value's two ciphers.
+        const aadBytes = Buffer.from(aad, 'utf8');
+        const enc = openLeaf(node.value, aad, encrypt, from, hashes, aadBytes);
         if (enc === undefined) return;
         const plain = enc.plaintext;
         // What decryptTree would hold, then encode again; `str` (valid UTF-8 or not) and `bytes`
@@ -171,7 +173,7 @@ export function reencryptTree(
         }
         hashes.leaf(aad, type, bytes);
         // Nothing to encrypt is left as decryptTree leaves it (sops never encrypts an empty value).
-        if (bytes.length > 0) sealed.seal(node, bytes, type, to, aad);
+        if (bytes.length > 0) sealed.seal(node, bytes, type, to, aadBytes);
         else node.value = valueFromPlaintext(enc.type, plain, aad);
         plain.fill(0);
       },
@@ -194,8 +196,8 @@ class SealedLeaves {
   readonly #texts = new EncTexts();
   readonly #nodes: Scalar[] = [];
 
-  seal(node: Scalar, plaintext: Uint8Array, type: EncType, key: DataKey, aad: string): void {
-    this.#texts.seal(plaintext, type, key, aad);
+  seal(node: Scalar, plaintext: Uint8Array, type: EncType, key: DataKey, aadBytes: Uint8Array): void {
+    this.#texts.seal(plaintext, type, key, aadBytes);
     this.#nodes.push(node);
   }
 
@@ -211,7 +213,14 @@ const EMPTY = new Uint8Array(0);
  * The first step of every walk that reads a file: a clear leaf or an empty value is hashed as it
  * is (undefined: nothing more to do); an encrypted one is opened and returned.
  */
-function openLeaf(value: ScalarValue, aad: string, encrypt: boolean, key: DataKey, hashes: LeafHashes): ReturnType<typeof openEncText> | undefined {
+function openLeaf(
+  value: ScalarValue,
+  aad: string,
+  encrypt: boolean,
+  key: DataKey,
+  hashes: LeafHashes,
+  aadBytes?: Uint8Array,
+): ReturnType<typeof openEncText> | undefined {
   if (!encrypt) {
     hashes.clearLeaf(aad, value);
     return undefined;
@@ -221,7 +230,7 @@ function openLeaf(value: ScalarValue, aad: string, encrypt: boolean, key: DataKe
     hashes.leaf(aad, 'str', EMPTY);
     return undefined;
   }
-  return openEncText(stored, key, aad);
+  return openEncText(stored, key, aad, aadBytes);
 }
 
 const readsComments = (format: StoreFormat, metadata: Pick<SopsMetadata, 'selector'>): boolean =>

@@ -3,7 +3,6 @@
  * by editing the source so a rotated file differs from the old one only where values, comments and
  * the `sops` block changed.
  */
-import { isAscii } from 'node:buffer';
 import { SopsFormatError } from '../../errors.ts';
 import type { LoadedFile, Store } from '../store.ts';
 import type { RawObject, Tree } from '../tree.ts';
@@ -42,11 +41,6 @@ export const yamlStore: Store = {
 };
 
 function decode(bytes: Uint8Array): string {
-  // ASCII (as sops files are) reads the same as latin1, and Node makes a latin1 string of 1 MB or
-  // more an external one, outside V8's heap: decoded as UTF-8 a large file's text is allocated in
-  // the young generation, and being long-lived it made the young generation grow, twice per
-  // rotation (the read and the read-back).
-  if (isAscii(bytes)) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
