@@ -2,6 +2,7 @@ import { Buffer } from 'node:buffer';
 import { Composer, isMap, Parser } from 'yaml';
 import type { Document } from 'yaml';
 import type { StoreFormat } from '../sops/store.ts';
+import { readBlockYaml } from '../sops/stores/yaml-block.ts';
 
 /**
  * What the content of a file says about it:
@@ -122,6 +123,11 @@ function checkJson(text: string): SniffResult | null {
 
 function checkYaml(text: string): SniffResult | null {
   if (!YAML_SOPS_KEY.test(text)) return null;
+  // The engine's reader of plain block YAML first: the scan parses the file with it next anyway,
+  // and it is several times faster than the general parser, which stays for everything it hands
+  // back (flow style, anchors, damaged files: the general parser says why they do not parse).
+  const sops = readBlockYaml(text)?.sops[0];
+  if (sops !== undefined && hasMetadataKeys((key) => Object.hasOwn(sops, key))) return { kind: 'sops', format: 'yaml' };
   const doc = firstYamlDocument(text);
   if (doc === undefined || doc.errors.length > 0) {
     const reason = doc?.errors[0]?.code ?? 'no document';
