@@ -15,7 +15,14 @@ export interface CloneRequest {
   readonly branch: string;
   /** Empty or missing directory to clone into. */
   readonly dir: string;
+  /**
+   * A git command silent this long (no progress, no output) is stuck and is killed: an unattended
+   * app must not hold a job forever on a stalled connection. Default 2 minutes.
+   */
+  readonly stallTimeoutMs?: number;
 }
+
+const STALL_TIMEOUT_MS = 2 * 60_000;
 
 /** The URL with `x-access-token:TOKEN@` as user info. */
 export function authenticatedUrl(url: string, token: string): string {
@@ -28,21 +35,28 @@ export function authenticatedUrl(url: string, token: string): string {
 /** Clones `branch` at depth 1 into `dir`; resolves with the commit checked out. */
 export async function shallowClone(request: CloneRequest): Promise<string> {
   const secrets = [request.token, encodeURIComponent(request.token)];
+  const timeout = { block: request.stallTimeoutMs ?? STALL_TIMEOUT_MS };
   try {
     // No prompt, no system or user config (credential helpers, URL rewrites): the token in the URL
     // is the only credential git may use.
-    const git = simpleGit({ allowEnvironment: ['GIT_TERMINAL_PROMPT', 'GIT_CONFIG_NOSYSTEM'] }).env({
+    const git = simpleGit({ allowEnvironment: ['GIT_TERMINAL_PROMPT', 'GIT_CONFIG_NOSYSTEM'], timeout }).env({
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       // The clone's parent, a fresh temporary directory: no user .gitconfig is read.
       HOME: path.dirname(request.dir),
       GIT_TERMINAL_PROMPT: '0',
       GIT_CONFIG_NOSYSTEM: '1',
     });
-    await git.clone(authenticatedUrl(request.url, request.token), request.dir, ['--depth', '1', '--single-branch', '--branch', request.branch, '--no-tags']);
-    const repo = simpleGit(request.dir);
+    // --progress: git reports progress to stderr even without a terminal, so a large clone that is
+    // still moving is never taken for a stalled one.
+    await git.clone(authenticatedUrl(request.url, request.token), request.dir, ['--depth', '1', '--single-branch', '--branch', request.branch, '--no-tags', '--progress']);
+    const repo = simpleGit({ baseDir: request.dir, timeout });
     await repo.remote(['set-url', 'origin', request.url]);
     return (await repo.revparse(['HEAD'])).trim();
   } catch (error) {
+    // simple-git's own words for a killed command ("block timeout reached") tell an operator nothing.
+    if ((error as { plugin?: unknown } | null)?.plugin === 'timeout') {
+      throw new Error(`git stopped: no progress for ${Math.round(timeout.block / 1000)} s from ${new URL(request.url).host} (stalled connection)`);
+    }
     throw scrubError(error, secrets);
   }
 }
