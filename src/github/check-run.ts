@@ -8,7 +8,11 @@
  * - neutral: files are stale but the app is on it (waiting for the propagation gate, with the
  *   time it opens; a pull request to merge), or a file could not be read.
  * - success: no file is stale, at risk or lost.
+ *
+ * And on the head commit of each pull request the app pushes, the evidence that every file in it
+ * was verified before it was pushed (`verifiedCheckRun`).
  */
+import type { AppliedFile } from '../rekey/apply.ts';
 import type { Report } from '../rekey/report.ts';
 import type { ConfigError } from './config-error.ts';
 import { CONFIG_PATH } from './config.ts';
@@ -88,6 +92,28 @@ export function reportCheckRun(report: Report, pull: PullStatus): CheckRunOutput
     conclusion: 'success',
     title: report.files.length === 0 ? 'No SOPS file' : `${plural(report.files.length, 'SOPS file')}, all on their primary key versions`,
     summary: report.files.length === 0 ? 'No SOPS file found on the default branch.' : 'No SOPS file depends on a key version that is not primary.',
+  };
+}
+
+/**
+ * The check run on a pull request's head commit: what was verified for each file it changes,
+ * before anything was pushed (design.md invariant 2), where reviewers and branch protection look.
+ */
+export function verifiedCheckRun(files: readonly AppliedFile[]): CheckRunOutput {
+  const rows = files.map((f) => [
+    code(f.path),
+    f.method === 'rotate' ? 'new data key' : 'same data key, re-wrapped',
+    cell(f.wrappedBy.map((w) => `${shortKey(w.key)} ${shortVersion(w.version)}`).join(', ') || '—'),
+  ]);
+  return {
+    conclusion: 'success',
+    title: `${plural(files.length, 'file')} re-encrypted and verified`,
+    summary: limit(
+      [
+        'Before this commit was pushed, each file was parsed again from its new bytes and every value decrypted: the MAC verified, the values equal to the original ones, the same master keys as before, and each Cloud KMS entry wrapped by the version named in the Encrypt request (`EncryptResponse.name` and the CRC32C fields checked).',
+        table(['File', 'Re-encrypted with', 'Cloud KMS wrapped by'], rows),
+      ].join('\n\n'),
+    ),
   };
 }
 

@@ -31,7 +31,8 @@ export interface PublishPullInput {
   readonly renderBody: (state: PullState) => string;
 }
 
-export type PublishOutcome = PullStatus & { readonly wrote: boolean };
+/** `pushed`: the commit this call put on the branch, when it pushed one. */
+export type PublishOutcome = PullStatus & { readonly wrote: boolean; readonly pushed?: string };
 
 export async function publishPull(input: PublishPullInput): Promise<PublishOutcome> {
   const { scm, rotation } = input;
@@ -77,7 +78,7 @@ export async function publishPull(input: PublishPullInput): Promise<PublishOutco
   const number = open
     ? (await scm.updatePull(open.number, { title, body }), await labelPull(scm, open, labels), open.number)
     : (await scm.createPull({ title, body, head: branch, base: input.baseBranch, draft: input.draft, labels })).number;
-  return { kind: 'open', number, files: files.length, urgent: rotation.urgent, changed: true, wrote: true };
+  return { kind: 'open', number, files: files.length, urgent: rotation.urgent, changed: true, wrote: true, pushed: commit.sha };
 }
 
 /**

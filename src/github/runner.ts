@@ -13,10 +13,10 @@ import type { KmsClientCache, KmsIdentity } from '../kms/client.ts';
 import type { RunGit } from '../rekey/discover.ts';
 import type { GateKeysOptions } from '../rekey/gate-keys.ts';
 import { KeyInventoryReader } from '../kms/inventory.ts';
-import { applyPlan } from '../rekey/apply.ts';
+import { type AppliedFile, applyPlan } from '../rekey/apply.ts';
 import { runRekeyJob } from '../rekey/job.ts';
 import { toReport } from '../rekey/report.ts';
-import { configCheckRun, publishCheckRun, reportCheckRun } from './check-run.ts';
+import { configCheckRun, publishCheckRun, reportCheckRun, verifiedCheckRun } from './check-run.ts';
 import { ConfigError } from './config-error.ts';
 import { loadConfig, type ConfigReader } from './config.ts';
 import { tickedActions, type PullStatus } from './dashboard.ts';
@@ -137,6 +137,7 @@ export async function runRepository(options: RekeyRunnerOptions, repo: RepoRef, 
     const rotation = await describeRotation(result, root);
     const failed: { path: string; reason: string }[] = [];
     let pull: PullStatus = { kind: 'none' };
+    let produced: readonly AppliedFile[] = [];
     if (rotation && settings.dryRun) pull = { kind: 'dry-run', files: rotation.files.length };
     else if (rotation) {
       const outcome = await publishPull({
@@ -156,12 +157,15 @@ export async function runRepository(options: RekeyRunnerOptions, repo: RepoRef, 
             write: async (relativePath, bytes) => void files.push({ path: relativePath, bytes }),
           });
           failed.push(...applied.failed.map((f) => ({ path: f.path, reason: f.reason })));
+          produced = applied.applied;
           return files.sort((a, b) => a.path.localeCompare(b.path));
         },
         renderBody: (state) => renderPullBody({ report, files: rotation.files, state, ...(rotation.deadline ? { deadline: rotation.deadline } : {}) }),
       });
-      const { wrote, ...status } = outcome;
+      const { wrote, pushed, ...status } = outcome;
       pull = status;
+      // A re-run that pushes nothing leaves the check on the head commit as it was.
+      if (pushed) await publishCheckRun(scm, pushed, verifiedCheckRun(produced));
       log.info({ reason, pull: outcome.kind, wrote, files: rotation.files.length }, 'rotation pull request checked');
     }
     const seen = updateSightings(sightings, unscoped.scan.inventory.values(), nowMs);

@@ -121,6 +121,19 @@ describe('a push to the default branch of a repository with stale SOPS files', (
     expect((await world.kms.getCryptoKey({ name: world.key }))[0].primary?.name).toBe(v2);
   });
 
+  it('puts the verification evidence on the pull request head as a successful sops-rekey check run', async () => {
+    const repo = repoOf('app');
+    const head = (await repo.git.resolve(`refs/heads/${pulls('app')[0]!.pull!.head}`))!;
+    const runs = [...repo.checkRuns.values()].filter((run) => run.headSha === head);
+    expect(runs.map((run) => [run.name, run.status, run.conclusion])).toEqual([['sops-rekey', 'completed', 'success']]);
+    const output = runs[0]!.output as { title: string; summary: string };
+    expect(output.title).toBe('2 files re-encrypted and verified');
+    const ring = /keyRings\/([^/]+)\//.exec(world.key)![1];
+    expect(output.summary).toContain(`| \`apps/prod/app.env\` | new data key | ${ring}/sops v2 |`);
+    expect(output.summary).toContain(`| \`apps/prod/secrets.yaml\` | new data key | ${ring}/sops v2 |`);
+    expect(output.summary).toContain('the MAC verified');
+  });
+
   it('leaks no plaintext into git objects, pull request, issues or logs, and no token into logs', async () => {
     const repo = repoOf('app');
     const branch = pulls('app')[0]!.pull!.head;
