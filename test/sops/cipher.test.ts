@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SopsFormatError, SopsIntegrityError } from '../../src/errors.ts';
-import { dataKeyObject, newDataKey, openEncValue, parseEncValue, sealEncValue } from '../../src/sops/cipher.ts';
+import { dataKeyObject, EncTexts, newDataKey, openEncText, openEncValue, parseEncValue, sealEncValue } from '../../src/sops/cipher.ts';
 
 /** The reading of `ENC[...]` as sops-format.md §1 states it: one greedy pattern, strict base64. */
 function reference(text: string): { data: string; iv: string; tag: string; type: string } | 'malformed' | 'not-base64' | 'bad-tag' | 'empty-iv' {
@@ -78,5 +78,23 @@ describe('ENC[...] values', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe('the ENC[...] texts of a walk', () => {
+  it('come back in order, each opening to its plaintext, across buffer boundaries and past the buffer size', () => {
+    const key = dataKeyObject(newDataKey());
+    // 9,000 texts of up to ~330 characters fill the 1 MiB buffer more than once; a 1.5 MB value needs a string of its own.
+    const plaintexts = Array.from({ length: 9_000 }, (_, i) => Buffer.from(`value ${i} `.repeat(1 + (i % 13))));
+    plaintexts.splice(4_500, 0, Buffer.alloc(1_500_000, 7));
+    const texts = new EncTexts();
+    plaintexts.forEach((plaintext, i) => texts.seal(plaintext, i % 2 === 0 ? 'str' : 'comment', key, Buffer.from(`k${i}:`)));
+    const sealed = texts.texts();
+    expect(sealed).toHaveLength(plaintexts.length);
+    sealed.forEach((text, i) => {
+      const opened = openEncText(text, key, `k${i}:`);
+      expect(opened.type).toBe(i % 2 === 0 ? 'str' : 'comment');
+      expect(Buffer.from(opened.plaintext).equals(plaintexts[i]!)).toBe(true);
+    });
   });
 });
