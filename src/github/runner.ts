@@ -63,18 +63,20 @@ export interface RunOutcome {
   readonly pull?: PullStatus;
   /** The config's `schedule` in ms, when it sets one. */
   readonly scheduleMs?: number;
+  /** Epoch ms at which a closed propagation gate may open: worth a rescan then, not at the next interval. */
+  readonly retryAtMs?: number;
 }
 
 /** The job runner `createApp` puts behind its queue. */
 export function createRekeyRunner(options: RekeyRunnerOptions): JobRunner {
   return async (repo, reason) => {
-    let scheduleMs: number | undefined;
+    let outcome: RunOutcome | undefined;
     try {
-      ({ scheduleMs } = await runRepository(options, repo, reason));
+      outcome = await runRepository(options, repo, reason);
     } finally {
       // A failed job is rescanned at the default interval, not sooner: failures are logged, and
       // a webhook still starts a job at once.
-      options.schedule?.record(repo, scheduleMs);
+      options.schedule?.record(repo, outcome?.scheduleMs, outcome?.retryAtMs);
     }
   };
 }
@@ -172,7 +174,13 @@ export async function runRepository(options: RekeyRunnerOptions, repo: RepoRef, 
     const written = await publishDashboard({ scm, existing: dashboard, handled, labels: settings.labels, report, pull, failed, sightings: seen });
     const check = await publishCheckRun(scm, baseSha, reportCheckRun(report, pull));
     log.info({ reason, dashboard: written, check, files: report.files.length, failed: failed.length }, 'repository processed');
-    return { status: 'done', pull, ...schedule };
+    // The dashboard says when each closed gate opens: the app comes back then to open the pull
+    // request. Not for a failed probe (a missing permission, a key gone): that needs a person,
+    // and the regular schedule or their push brings the app back.
+    const opens = [...result.gates.values()].flatMap((gate) =>
+      !gate.open && gate.retryAfterMs !== undefined && gate.reason !== 'probe-failed' ? [gate.retryAfterMs] : [],
+    );
+    return { status: 'done', pull, ...schedule, ...(opens.length > 0 ? { retryAtMs: Math.min(...opens) } : {}) };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

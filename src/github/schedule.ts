@@ -3,6 +3,8 @@
  * says how often it is rescanned without a webhook; repositories that set none use the app's
  * default (`SOPS_REKEY_RECONCILE_INTERVAL`). The reconciler looks often (`tickMs`) and enqueues
  * only the repositories that are due. Any job counts as a scan, so a push restarts the interval.
+ * A job that found a closed propagation gate asks to come back when it may open, sooner than
+ * its interval, so the pull request follows the gate within a tick rather than hours later.
  *
  * Kept in memory: after a restart every repository is due once, as before.
  */
@@ -21,6 +23,7 @@ export interface RescanScheduleOptions {
 interface LastRun {
   readonly atMs: number;
   readonly intervalMs: number;
+  readonly retryAtMs: number | undefined;
 }
 
 export class RescanSchedule {
@@ -43,15 +46,20 @@ export class RescanSchedule {
 
   /**
    * A job for `repo` finished now. `intervalMs` is its config's `schedule`, undefined when it sets
-   * none or could not be read (then the default applies).
+   * none or could not be read (then the default applies); `retryAtMs`, when a closed gate may open.
    */
-  record(repo: Pick<RepoRef, 'owner' | 'name'>, intervalMs: number | undefined): void {
-    this.lastRuns.set(repoKey(repo), { atMs: this.clock.now(), intervalMs: intervalMs ?? this.defaultMs });
+  record(repo: Pick<RepoRef, 'owner' | 'name'>, intervalMs: number | undefined, retryAtMs?: number): void {
+    this.lastRuns.set(repoKey(repo), { atMs: this.clock.now(), intervalMs: intervalMs ?? this.defaultMs, retryAtMs });
   }
 
-  /** Whether a scheduled rescan of `repo` is due: never scanned by this process, or its interval passed. */
+  /**
+   * Whether a scheduled rescan of `repo` is due: never scanned by this process, its interval
+   * passed, or a gate it waits for may open now.
+   */
   due(repo: Pick<RepoRef, 'owner' | 'name'>): boolean {
     const last = this.lastRuns.get(repoKey(repo));
-    return last === undefined || this.clock.now() - last.atMs >= last.intervalMs;
+    if (last === undefined) return true;
+    const now = this.clock.now();
+    return now - last.atMs >= last.intervalMs || (last.retryAtMs !== undefined && now >= last.retryAtMs);
   }
 }

@@ -161,28 +161,38 @@ export async function runGate(options: RunGateOptions): Promise<GateDecision> {
   const probes: GateProbe[] = [];
   for (let i = 0; i < required; i++) {
     if (i > 0) await sleep(interval);
-    const probe = await probeOnce(options.client, options.key, clock);
-    probes.push(probe);
-    if (probe.reported !== options.primary) break;
+    let attempt = await probeOnce(options.client, options.key, clock);
+    // An outage says nothing about propagation: asked again a little later instead of closing the
+    // gate for the whole backoff. Only the last attempt is kept as evidence.
+    for (let retry = 0; attempt.transient && retry < TRANSIENT_PROBE_RETRIES; retry++) {
+      await sleep(interval);
+      attempt = await probeOnce(options.client, options.key, clock);
+    }
+    probes.push(attempt.probe);
+    if (attempt.probe.reported !== options.primary) break;
   }
   return decide(probes);
 }
+
+/** Attempts after a probe that met a transient error (UNAVAILABLE and the like). */
+const TRANSIENT_PROBE_RETRIES = 2;
 
 async function probeOnce(
   client: Pick<KeyManagementServiceClient, 'encrypt'>,
   key: string,
   clock: Clock,
-): Promise<GateProbe> {
+): Promise<{ readonly probe: GateProbe; readonly transient: boolean }> {
   const atMs = clock.now();
   try {
-    // Retries are the gate's own business (retryAfter), so gax must not retry behind our back.
+    // Retries are the gate's own business, so gax must not retry behind our back.
     const [response] = await client.encrypt({ name: key, plaintext: randomBytes(32) }, { retry: null });
     const reported = response.name ?? '';
-    return reported === '' ? { atMs, error: 'response named no version' } : { atMs, reported };
+    return { probe: reported === '' ? { atMs, error: 'response named no version' } : { atMs, reported }, transient: false };
   } catch (error) {
     const failure = classifyKmsError(error);
+    if (failure.kind === 'transient') return { probe: { atMs, error: `transient: ${failure.grpcCode}` }, transient: true };
     // The server's message names the permission or key at fault: the operator's next step.
-    return { atMs, error: failure.kind === 'transient' ? `transient: ${failure.grpcCode}` : `${failure.kind}: ${failure.message}` };
+    return { probe: { atMs, error: `${failure.kind}: ${failure.message}` }, transient: false };
   }
 }
 

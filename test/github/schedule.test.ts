@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueAllInstallations } from '../../src/github/reconcile.ts';
 import { RescanSchedule } from '../../src/github/schedule.ts';
 import { ManualClock } from '../../src/emulator/index.ts';
-import { pushPayload, startRekeyWorld, T0, type RekeyWorld } from './rekey-world.ts';
+import { pushPayload, rotateKey, startRekeyWorld, T0, type RekeyWorld } from './rekey-world.ts';
 
 const INSTALLATION = 61;
 const MINUTE = 60_000;
@@ -106,5 +106,29 @@ describe("the organization's schedule", () => {
     // 2 h after the first rescan: the org's interval, well before the app's default of 6 h.
     world.clock.advance(90 * MINUTE);
     expect(globex(await scheduledRescan())).toEqual(['globex/.github schedule', 'globex/busy schedule', 'globex/quiet schedule']);
+  });
+});
+
+describe('a closed propagation gate', () => {
+  const initech = (names: string[]): string[] => names.filter((name) => name.startsWith('initech/'));
+  const openPulls = (): number => [...world.gh.state.findRepo('initech', 'waiting')!.issues.values()].filter((i) => i.pull && i.state === 'open').length;
+
+  beforeAll(async () => {
+    world.gh.addInstallation({ id: 63, account: 'initech', repositories: ['initech/waiting'] });
+    const files = await world.encrypt({ 'apps/secrets.yaml': 'password: gated\n' });
+    await world.gh.createRepo('initech/waiting', { files: { '.github/sops-rekey.yml': 'window: 1h\nprobes: 2\n', ...files } });
+  });
+
+  it('brings the app back when the gate may open, not at the next interval', async () => {
+    // v2 becomes primary; the app first sees it 10 minutes later, so the 1 h window ends 70 minutes after the rotation.
+    await rotateKey(world);
+    expect(initech(await scheduledRescan())).toEqual(['initech/waiting schedule']);
+    expect(openPulls()).toBe(0);
+    world.clock.advance(40 * MINUTE);
+    expect(initech(await scheduledRescan())).toEqual([]);
+    world.clock.advance(25 * MINUTE);
+    // 65 minutes after the first look, 5 hours before the default interval: the gate opens, the pull request follows.
+    expect(initech(await scheduledRescan())).toEqual(['initech/waiting schedule']);
+    expect(openPulls()).toBe(1);
   });
 });

@@ -94,15 +94,36 @@ describe('runGate against the emulator', () => {
     expect(encrypts() - before).toBe(5);
   });
 
-  it('closes on a failing probe and says when to retry', async () => {
+  it('asks again after a transient error, and closes when the outage lasts, saying when to retry', async () => {
     const { key, v2 } = await rotatedKey();
     kms.clock.set(T0 + 3 * HOUR);
     kms.emulator.setFaults({ errorRate: 1, errorCodes: ['UNAVAILABLE'] });
+    const before = encrypts();
     try {
-      const d = await runGate({ client: kms.client, key, primary: v2, primarySinceMs: T0, clock: kms.clock, sleep });
+      const d = await runGate({ client: kms.client, key, primary: v2, primarySinceMs: T0, clock: kms.clock, sleep, probeIntervalMs: 5_000 });
       expect(d).toMatchObject({ open: false, reason: 'probe-failed' });
-      expect(d.probes).toEqual([{ atMs: T0 + 3 * HOUR, error: 'transient: UNAVAILABLE' }]);
+      // The first probe and two more attempts, 5 s apart; the last one is the evidence.
+      expect(encrypts() - before).toBe(3);
+      expect(d.probes).toEqual([{ atMs: T0 + 3 * HOUR + 10_000, error: 'transient: UNAVAILABLE' }]);
       expect(d.retryAfterMs).toBeGreaterThan(T0 + 3 * HOUR);
+    } finally {
+      kms.emulator.setFaults({});
+    }
+  });
+
+  it('opens when an outage ends between two attempts of a probe', async () => {
+    const { key, v2 } = await rotatedKey();
+    kms.clock.set(T0 + 3 * HOUR);
+    kms.emulator.setFaults({ errorRate: 1, errorCodes: ['UNAVAILABLE'] });
+    // The outage ends with the first wait.
+    const outageEnds = async (ms: number): Promise<void> => {
+      kms.emulator.setFaults({});
+      kms.clock.advance(ms);
+    };
+    try {
+      const d = await runGate({ client: kms.client, key, primary: v2, primarySinceMs: T0, clock: kms.clock, sleep: outageEnds, requiredProbes: 3 });
+      expect(d).toMatchObject({ open: true, reason: 'propagated' });
+      expect(d.probes.map((p) => p.reported)).toEqual([v2, v2, v2]);
     } finally {
       kms.emulator.setFaults({});
     }
