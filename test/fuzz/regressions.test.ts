@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SopsFormatError } from '../../src/errors.ts';
-import { readSopsFile } from '../../src/sops/sops-file.ts';
+import { readSopsFile, storeFor } from '../../src/sops/sops-file.ts';
 import { VECTORS_DIR } from '../support/vectors.ts';
 
 /** Cases the fuzzer found, kept as plain tests. */
@@ -19,5 +19,15 @@ describe('found by fuzzing', () => {
     const read = () => readSopsFile(new TextEncoder().encode(text), `secrets.${format}`);
     expect(read).toThrow(SopsFormatError);
     expect(read).toThrow(/shamir_threshold is not a small non-negative integer/);
+  });
+
+  // A comment line at column 0 inside the `sops` block (lines swapped) ended the block's span
+  // there: the decrypted output kept the metadata lines after it, at an indentation that is not YAML.
+  it('a yaml comment line inside the sops block is removed with the block, and what is printed reads back', () => {
+    const text = vector('getsops-sops__example.yaml').replace('    version:', '# moved here\n    version:');
+    const file = readSopsFile(new TextEncoder().encode(text), 'secrets.yaml');
+    const printed = new TextDecoder().decode(storeFor('yaml').emitPlain(file.loaded.tree, file.loaded));
+    expect(printed).not.toMatch(/version:|moved here/);
+    expect(() => storeFor('yaml').parsePlain(new TextEncoder().encode(printed))).not.toThrow();
   });
 });

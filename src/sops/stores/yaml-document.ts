@@ -90,7 +90,11 @@ function raw(places: ReadonlyMap<Scalar, ScalarPlace>, node: Node): RawValue {
   }
 }
 
-/** From the `sops` key to the last line indented under it (comments and blank lines inside included). */
+/**
+ * From the `sops` key to the last line indented under it (comments and blank lines inside
+ * included). A comment line does not end the block, whatever its column: YAML ignores comment
+ * lines when it reads indentation, so entries after one still belong to `sops`.
+ */
 function sopsBlock(lines: LineIndex, keyStart: number): DocumentLayout['sops'] {
   const column = lines.column(keyStart);
   const text = lines.text;
@@ -101,7 +105,7 @@ function sopsBlock(lines: LineIndex, keyStart: number): DocumentLayout['sops'] {
     const lineEnd = lines.lineEnd(lineStart);
     const line = text.slice(lineStart, lineEnd);
     const indent = line.length - line.trimStart().length;
-    if (line.trim() !== '') {
+    if (line.trim() !== '' && !line.trimStart().startsWith('#')) {
       if (indent <= column) break;
       end = lineEnd;
     }
