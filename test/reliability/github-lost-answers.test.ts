@@ -57,7 +57,10 @@ describe('a create GitHub applied but answered with 502', () => {
       const converged = await checkConverged(world, name, plain, app.logs.join(''));
       expect(converged.checkRuns).toBe(1);
       const repo = world.gh.state.findRepo(OWNER, name)!;
-      expect([...repo.checkRuns.values()]).toHaveLength(1);
+      // One on main's head (the repository's verdict), one on the pull request's head (its verification).
+      const runs = [...repo.checkRuns.values()];
+      expect(runs.filter((run) => run.headSha === converged.head)).toHaveLength(1);
+      expect(runs).toHaveLength(2);
 
       // The next push finds everything in place and writes nothing.
       const from = world.gh.requests.length;
