@@ -30,16 +30,6 @@ const DOTENV_LASTMODIFIED = /^sops_lastmodified=/m;
 const DOTENV_MAC_OR_VERSION = /^sops_(?:mac|version)=/m;
 
 /**
- * The store of a SOPS file, decided by content (sops-format.md §5.1, §6), or null for anything
- * else. See {@link sniffSops} for the rules; a file whose markers are there but that does not
- * parse counts as null here.
- */
-export function sniffSopsFormat(bytes: Uint8Array, path: string): StoreFormat | null {
-  const result = sniffSops(bytes, path);
-  return result.kind === 'sops' ? result.format : null;
-}
-
-/**
  * Tells whether `bytes` is a SOPS file and for which store, by content, not by name: sops picks a
  * store by suffix, but repositories keep SOPS YAML in `.txt`, binary-store JSON in `.yaml`, etc.
  *

@@ -1,13 +1,19 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sniffSops, sniffSopsFormat } from '../../src/rekey/sniff.ts';
+import { sniffSops } from '../../src/rekey/sniff.ts';
+import type { StoreFormat } from '../../src/sops/store.ts';
 import { VECTORS_DIR as VECTORS } from '../support/vectors.ts';
 
 const names = readdirSync(VECTORS);
 const vectors = names.filter((name) => names.includes(`${name}.expected.json`));
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+/** The store a file is a SOPS file of, or null (plain, or markers that do not parse). */
+const sniffSopsFormat = (content: Uint8Array, path: string): StoreFormat | null => {
+  const result = sniffSops(content, path);
+  return result.kind === 'sops' ? result.format : null;
+};
 
 describe('sniffSopsFormat on real sops files', () => {
   it('finds every vector', () => {
