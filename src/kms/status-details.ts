@@ -37,21 +37,6 @@ export function preconditionViolations(statusBytes: Uint8Array): PreconditionVio
   }
 }
 
-/** Encodes a `google.rpc.Status` with PreconditionFailure details (for tests and the emulator). */
-export function encodePreconditionFailureStatus(
-  code: number,
-  message: string,
-  violations: readonly PreconditionViolation[],
-): Uint8Array {
-  const failure = concat(
-    violations.map((v) =>
-      lengthDelimited(1, concat([stringField(1, v.type), stringField(2, v.subject), stringField(3, v.description)])),
-    ),
-  );
-  const any = concat([stringField(1, PRECONDITION_FAILURE_TYPE), lengthDelimited(2, failure)]);
-  return concat([varintField(1, code), stringField(2, message), lengthDelimited(3, any)]);
-}
-
 interface Field {
   readonly no: number;
   readonly bytes?: Uint8Array;
@@ -117,37 +102,4 @@ function* readFields(buf: Uint8Array): Generator<Field> {
 
 function utf8(bytes: Uint8Array): string {
   return new TextDecoder().decode(bytes);
-}
-
-function encodeVarint(n: number): Uint8Array {
-  const out: number[] = [];
-  let v = n;
-  while (v >= 0x80) {
-    out.push((v % 0x80) | 0x80);
-    v = Math.floor(v / 0x80);
-  }
-  out.push(v);
-  return Uint8Array.from(out);
-}
-
-function varintField(no: number, value: number): Uint8Array {
-  return concat([encodeVarint(no * 8), encodeVarint(value)]);
-}
-
-function lengthDelimited(no: number, bytes: Uint8Array): Uint8Array {
-  return concat([encodeVarint(no * 8 + 2), encodeVarint(bytes.length), bytes]);
-}
-
-function stringField(no: number, text: string): Uint8Array {
-  return lengthDelimited(no, new TextEncoder().encode(text));
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
