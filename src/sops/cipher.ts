@@ -155,7 +155,11 @@ function decodeFields(text: string, at: readonly [number, number, number, number
 
 /** Decrypts and authenticates; a wrong key or any changed byte is an integrity error. */
 export function openEncValue(value: EncValue, dataKey: DataKey, aad: string, aadBytes: Uint8Array = Buffer.from(aad, 'utf8')): Uint8Array {
-  // No `authTagLength`: the tag was checked to be 16 bytes when the value was read.
+  // Checked here rather than with GCM's `authTagLength` option (slower to create the decipher):
+  // a shorter tag would make forgeries easier.
+  if (value.tag.length !== TAG_BYTES) {
+    throw new SopsIntegrityError('value-auth-failed', `value at ${aad} has a ${value.tag.length}-byte tag, expected ${TAG_BYTES}`);
+  }
   const decipher = createDecipheriv('aes-256-gcm', dataKey, value.iv);
   decipher.setAAD(aadBytes);
   decipher.setAuthTag(value.tag);

@@ -39,6 +39,8 @@ describe('ENC[...] values', () => {
     expect(Buffer.from(openEncValue(value, key, 'db:password:')).toString()).toBe('s3cret');
     expect(() => openEncValue(value, key, 'db:user:')).toThrow(SopsIntegrityError);
     expect(() => openEncValue(value, dataKeyObject(newDataKey()), 'db:password:')).toThrow(SopsIntegrityError);
+    // A truncated tag (which GCM itself would accept) is refused, however the value was made.
+    expect(() => openEncValue({ ...value, tag: value.tag.subarray(0, 12) }, key, 'db:password:')).toThrow(/12-byte tag/);
   });
 
   it('are written in standard padded base64 for every plaintext length', () => {
