@@ -121,7 +121,9 @@ class Walker {
     const anchorChanged = anchor?.origin !== undefined && !sameScalar(anchor.value, anchor.origin.value);
     // An alias (`*name`) whose anchored value is rewritten loses its anchor: write its value instead.
     if (sameScalar(node.value, node.origin.value) && !anchorChanged) return;
-    this.edits.push({ ...node.origin.span, text: this.render(node) });
+    // Named fields, not a spread of the span: this runs for every value a rotation rewrote.
+    const { start, end } = node.origin.span;
+    this.edits.push({ start, end, text: this.render(node) });
   }
 
   private render(node: Scalar): string {
