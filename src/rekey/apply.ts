@@ -109,7 +109,7 @@ async function readPlannedFile(root: string, relative: string): Promise<Uint8Arr
   if (dirReal === undefined || (dirReal !== rootReal && !dirReal.startsWith(rootReal + path.sep))) {
     throw new TreeChangedError('changed-since-scan', 'changed since the scan: it is no longer inside the tree (a directory above it moved or became a link)', { file: relative });
   }
-  const read = await readTextCandidate(full, DEFAULT_MAX_FILE_SIZE);
+  const read = readTextCandidate(full, DEFAULT_MAX_FILE_SIZE);
   if (read.kind === 'text') return read.bytes;
   const now = read.kind === 'binary' ? 'binary' : CHANGED[read.reason] ?? read.reason;
   throw new TreeChangedError('changed-since-scan', `changed since the scan: it is now ${now}`, { file: relative });

@@ -1,12 +1,10 @@
 import { Buffer } from 'node:buffer';
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { StoreFormat } from '../sops/store.ts';
 import { DEFAULT_MAX_FILE_SIZE, discoverFiles } from './discover.ts';
 import type { DiscoverOptions, Discovery, SkippedPath } from './discover.ts';
-import { mapConcurrent } from '../kms/concurrency.ts';
 import { sniffSops } from './sniff.ts';
 
 export interface SopsFileEntry {
@@ -31,17 +29,23 @@ export interface SopsFileScan {
   readonly skipped: SkippedPath[];
 }
 
-/** Files read at once: enough to hide the file system's latency, few enough to bound memory. */
-const READ_CONCURRENCY = 16;
+/**
+ * Files read between two turns of the event loop. The reads are synchronous: for the small files
+ * of a checkout, open/fstat/read/close cost a few microseconds each, while the promise API spent
+ * 40-75 us of the event loop's own time per file on its bookkeeping (measured on 2,000 files: 15-21
+ * ms in all against 80-200 ms), time the GitHub App's webhook answers wait behind. Yielding every
+ * so many files keeps any one block short however large the repository.
+ */
+const FILES_PER_TURN = 128;
 
 /** A text file never holds NUL; most binaries show one in their first block. */
 const PROBE_SIZE = 8192;
 
 export interface FindSopsFilesOptions extends DiscoverOptions {
   /**
-   * Called for each SOPS file as soon as it is sniffed, with its bytes, in the order reads finish:
-   * a caller that needs the content (the scan parses the metadata) reads each file once, and can
-   * start work on it while other files are still being read. The bytes are not kept afterwards.
+   * Called for each SOPS file as soon as it is sniffed, with its bytes, in path order: a caller
+   * that needs the content (the scan parses the metadata) reads each file once, and can start work
+   * on it (its Decrypt) while the other files are still being read. The bytes are not kept afterwards.
    */
   readonly onSopsFile?: (entry: SopsFileEntry, bytes: Uint8Array) => void;
 }
@@ -56,25 +60,23 @@ export async function findSopsFiles(root: string, options: FindSopsFilesOptions 
   const sopsFiles: SopsFileEntry[] = [];
   const malformed: MalformedSopsFile[] = [];
   const skipped = [...discovery.skipped];
-  // Reads overlap (each is several round trips to the thread pool); a file's bytes are dropped as
-  // soon as it is sniffed, and the verdicts keep the path order.
-  const verdicts = await mapConcurrent(discovery.files, READ_CONCURRENCY, async (file) => {
-    const read = await readTextCandidate(path.join(root, file.path), maxFileSize);
-    // Only the verdict is kept: holding every file's bytes until the loop ends would make the
-    // scan's memory grow with the size of the repository.
-    if (read.kind !== 'text') return { read };
-    const sniffed = sniffSops(read.bytes, file.path);
-    if (sniffed.kind === 'sops') options.onSopsFile?.({ path: file.path, format: sniffed.format, size: read.bytes.length }, read.bytes);
-    return { read: { kind: 'text' as const }, size: read.bytes.length, sniffed };
-  });
   for (const [index, file] of discovery.files.entries()) {
-    const { read, size, sniffed } = verdicts[index]!;
+    if (index > 0 && index % FILES_PER_TURN === 0) await yieldToEventLoop();
+    const read = readTextCandidate(path.join(root, file.path), maxFileSize);
     if (read.kind === 'skip') {
       skipped.push({ path: file.path, reason: read.reason, ...(read.size === undefined ? {} : { size: read.size }) });
       continue;
     }
-    if (sniffed?.kind === 'sops') sopsFiles.push({ path: file.path, format: sniffed.format, size: size ?? 0 });
-    if (sniffed?.kind === 'malformed') malformed.push({ path: file.path, format: sniffed.format, reason: sniffed.reason });
+    if (read.kind !== 'text') continue;
+    // The bytes go no further than here (and `onSopsFile`): the scan's memory does not grow with
+    // the size of the repository.
+    const sniffed = sniffSops(read.bytes, file.path);
+    if (sniffed.kind === 'sops') {
+      const entry = { path: file.path, format: sniffed.format, size: read.bytes.length };
+      sopsFiles.push(entry);
+      options.onSopsFile?.(entry, read.bytes);
+    }
+    if (sniffed.kind === 'malformed') malformed.push({ path: file.path, format: sniffed.format, reason: sniffed.reason });
   }
   return { discovery, sopsFiles, malformed, skipped };
 }
@@ -90,28 +92,28 @@ type ReadResult =
  * from blocking the open until some writer comes (it changes nothing for a regular file), and the
  * type and size are checked on the open file.
  */
-export async function readTextCandidate(full: string, maxFileSize: number): Promise<ReadResult> {
-  let handle: FileHandle;
+export function readTextCandidate(full: string, maxFileSize: number): ReadResult {
+  let fd: number;
   try {
-    handle = await open(full, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fd = openSync(full, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
     return { kind: 'skip', reason: (error as NodeJS.ErrnoException).code === 'ELOOP' ? 'symlink' : 'missing' };
   }
   try {
-    const stat = await handle.stat();
+    const stat = fstatSync(fd);
     if (!stat.isFile()) return { kind: 'skip', reason: 'not-a-file' };
     if (stat.size > maxFileSize) return { kind: 'skip', reason: 'too-large', size: stat.size };
     const buffer = Buffer.alloc(stat.size);
-    const first = await handle.read(buffer, 0, Math.min(PROBE_SIZE, stat.size), 0);
-    if (buffer.subarray(0, first.bytesRead).includes(0)) return { kind: 'binary' };
-    let filled = first.bytesRead;
+    const first = readSync(fd, buffer, 0, Math.min(PROBE_SIZE, stat.size), 0);
+    if (buffer.subarray(0, first).includes(0)) return { kind: 'binary' };
+    let filled = first;
     while (filled < stat.size) {
-      const { bytesRead } = await handle.read(buffer, filled, stat.size - filled, filled);
+      const bytesRead = readSync(fd, buffer, filled, stat.size - filled, filled);
       if (bytesRead === 0) break;
       filled += bytesRead;
     }
     return { kind: 'text', bytes: buffer.subarray(0, filled) };
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
