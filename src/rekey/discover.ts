@@ -1,12 +1,16 @@
-import { existsSync } from 'node:fs';
-import { lstat, readdir, realpath } from 'node:fs/promises';
+import { existsSync, lstatSync, realpathSync } from 'node:fs';
+import { readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { execa } from 'execa';
 import { SopsRekeyError } from '../errors.ts';
 import { isAtomicTemporaryName } from '../io/atomic-write.ts';
 
 /** Files above this size are not read: no SOPS file is that large, and a scan must stay cheap. */
 export const DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024;
+
+/** Paths inspected between two turns of the event loop (see `inspect`). */
+const PATHS_PER_TURN = 256;
 
 /** Directories a walk never enters (a git checkout lists tracked files instead). */
 export const DEFAULT_IGNORED_DIRS: readonly string[] = ['.git', 'node_modules'];
@@ -93,8 +97,9 @@ export async function discoverFiles(root: string, options: DiscoverOptions = {})
 
   const files: DiscoveredFile[] = [];
   const skipped: SkippedPath[] = [];
-  const verdicts = await mapLimited(candidates, 32, (rel) => inspect(rootReal, rel, maxFileSize));
-  for (const verdict of verdicts) {
+  for (const [index, rel] of candidates.entries()) {
+    if (index > 0 && index % PATHS_PER_TURN === 0) await yieldToEventLoop();
+    const verdict = inspect(rootReal, rel, maxFileSize);
     if ('reason' in verdict) skipped.push(verdict);
     else files.push(verdict);
   }
@@ -161,15 +166,20 @@ async function walk(rootReal: string, ignoredDirs: ReadonlySet<string>): Promise
 
 type Verdict = DiscoveredFile | SkippedPath;
 
-async function inspect(rootReal: string, rel: string, maxFileSize: number): Promise<Verdict> {
+/**
+ * Synchronous, as the reads of find-sops-files.ts are, and for the same reason: for a checkout's
+ * files lstat and realpath cost microseconds, far less than the promise API's own bookkeeping on
+ * the event loop. The caller yields between batches.
+ */
+function inspect(rootReal: string, rel: string, maxFileSize: number): Verdict {
   if (!isSafeRelativePath(rel)) return { path: rel, reason: 'unsafe-path' };
   const full = path.join(rootReal, ...rel.split('/'));
-  const stat = await lstat(full).catch(() => undefined);
+  const stat = lstatSync(full, { throwIfNoEntry: false });
   if (stat === undefined) return { path: rel, reason: 'missing' };
 
   // Resolving every path (not only links) also catches a directory above the file that is a link,
   // which a tampered checkout can hold even though git itself never tracks files beyond one.
-  const real = await realpath(full).catch(() => undefined);
+  const real = realpathOrUndefined(full);
   if (real === undefined) return { path: rel, reason: stat.isSymbolicLink() ? 'broken-symlink' : 'missing' };
   const target = insideRoot(rootReal, real);
   if (target === null) return { path: rel, reason: 'symlink-outside-tree' };
@@ -178,6 +188,14 @@ async function inspect(rootReal: string, rel: string, maxFileSize: number): Prom
   if (!stat.isFile()) return { path: rel, reason: 'not-a-file' };
   if (stat.size > maxFileSize) return { path: rel, reason: 'too-large', size: stat.size };
   return { path: rel, size: stat.size };
+}
+
+function realpathOrUndefined(full: string): string | undefined {
+  try {
+    return realpathSync.native(full);
+  } catch {
+    return undefined;
+  }
 }
 
 /** `real` relative to `rootReal` in POSIX form, or null when it lies outside. */
@@ -199,15 +217,4 @@ export function isSafeRelativePath(rel: string): boolean {
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight; results keep the input order. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (let i = next++; i < items.length; i = next++) results[i] = await fn(items[i] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
