@@ -1,8 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { isMap, isScalar, parseAllDocuments } from 'yaml';
 import type { YAMLMap } from 'yaml';
-import { mapConcurrent } from '../kms/concurrency.ts';
+import { DEFAULT_MAX_FILE_SIZE } from './discover.ts';
+import { readTextCandidate } from './find-sops-files.ts';
 
 /** The Flux Kustomization API group, in every version Flux has served. */
 const FLUX_API_GROUP = 'kustomize.toolkit.fluxcd.io';
@@ -164,6 +165,9 @@ export function mapSopsFilesToKustomizations(
   return result;
 }
 
+/** Manifests read between two turns of the event loop (see find-sops-files.ts). */
+const MANIFESTS_PER_TURN = 128;
+
 /**
  * Reads the manifests among `files` (repository-relative, from discovery) and returns every Flux
  * Kustomization they declare, with or without decryption.
@@ -175,9 +179,12 @@ export async function findFluxKustomizations(
   const kustomizations: FluxKustomization[] = [];
   const problems: FluxParseProblem[] = [];
   const manifests = [...files].filter((file) => MANIFEST_SUFFIXES.some((suffix) => file.toLowerCase().endsWith(suffix)));
-  // Reads overlap; each text is parsed as soon as it is read, and results keep the file order.
-  const results = await mapConcurrent(manifests, 16, async (file) => parseFluxKustomizations(await readFile(path.join(root, file), 'utf8'), file));
-  for (const found of results) {
+  // Read as the scan reads files (synchronously, no link followed), yielding now and then.
+  for (const [index, file] of manifests.entries()) {
+    if (index > 0 && index % MANIFESTS_PER_TURN === 0) await yieldToEventLoop();
+    const read = readTextCandidate(path.join(root, file), DEFAULT_MAX_FILE_SIZE);
+    if (read.kind !== 'text') continue;
+    const found = parseFluxKustomizations(Buffer.from(read.bytes.buffer, read.bytes.byteOffset, read.bytes.byteLength).toString('utf8'), file);
     kustomizations.push(...found.kustomizations);
     problems.push(...found.problems);
   }
