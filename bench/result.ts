@@ -9,5 +9,5 @@ export interface BenchFigure {
   readonly ok?: boolean;
 }
 
-/** A benchmark module under `bench/` exports `run` with this shape; `bench/run.ts` runs them all. */
+/** A benchmark module under `bench/` exports `run` with this shape, and prints its figures as JSON lines when run on its own (`bench/run.ts` runs each so). */
 export type Benchmark = () => Promise<readonly BenchFigure[]>;

@@ -134,4 +134,6 @@ if (process.argv.includes('--peak-rss')) {
   const baselineMiB = process.resourceUsage().maxRSS / 1024;
   await rotateFile(encrypted, 'big.yaml', sources);
   process.stdout.write(`${JSON.stringify({ baselineMiB, peakMiB: process.resourceUsage().maxRSS / 1024 })}\n`);
+} else if (import.meta.main) {
+  for (const figure of await run()) console.log(JSON.stringify(figure));
 }
