@@ -1,6 +1,6 @@
 /**
  * The production wiring of the job runner to a Probot app: each job authenticates as the
- * repository's installation, and talks to GitHub through `octokitScm`, and git runs in a worker
+ * repository's installation and talks to GitHub through `octokitScm`; git runs in a worker
  * thread.
  */
 import type { Probot } from 'probot';
