@@ -2,8 +2,9 @@
  * Scanning a repository of 2,000 SOPS files (one Cloud KMS key, every store) against Cloud KMS
  * latency. Each file costs one Decrypt, so at the default concurrency a scan cannot beat
  * 2,000 × 20 ms / 16, plus the inventory reads (GetCryptoKey, ListCryptoKeyVersions). The figures:
- * how close the scan comes to that bound, how many Decrypts a warm rescan makes (none), and the
- * peak RSS of a scan, measured in a child process so it is the scan's alone.
+ * how close the scan comes to that bound (the median of three cold scans), how many Decrypts a
+ * warm rescan makes (none), and the peak RSS of a scan, measured in a child process so it is the
+ * scan's alone.
  *
  * The emulator runs in a worker thread (as in kms-unwrap.ts): Cloud KMS is remote, so its CPU must
  * not be charged to the scan.
@@ -30,6 +31,7 @@ const LATENCY_MS = 20;
 /** GetCryptoKey and ListCryptoKeyVersions of the one key, one after the other. */
 const INVENTORY_CALLS = 2;
 const TARGET_RATIO = 1.25;
+const COLD_PASSES = 3;
 const TARGET_RSS_MIB = 250;
 const CHILD_FLAG = '--scan-peak-rss';
 
@@ -79,10 +81,17 @@ export const run: Benchmark = async () => {
     await generateRepository(client, dir);
     await emulator.setFaults({ latencyMs: LATENCY_MS });
 
-    const cache: UnwrapCache = new Map();
-    const start = performance.now();
-    const cold = await scan(client, dir, cache);
-    const elapsed = performance.now() - start;
+    // Cold scans (each with an empty cache), the median reported: one stall of a shared machine
+    // moves a single three-second scan by several percent.
+    const colds: { elapsed: number; cache: UnwrapCache; result: Awaited<ReturnType<typeof scan>> }[] = [];
+    for (let pass = 0; pass < COLD_PASSES; pass++) {
+      const cache: UnwrapCache = new Map();
+      const start = performance.now();
+      const result = await scan(client, dir, cache);
+      colds.push({ elapsed: performance.now() - start, cache, result });
+    }
+    colds.sort((a, b) => a.elapsed - b.elapsed);
+    const { elapsed, cache, result: cold } = colds[Math.floor(COLD_PASSES / 2)]!;
     if (cold.files.length !== FILES) throw new Error(`the scan found ${cold.files.length} files, not ${FILES}`);
 
     const warmStart = performance.now();
@@ -99,7 +108,8 @@ export const run: Benchmark = async () => {
     const bound = (FILES * LATENCY_MS) / DEFAULT_KMS_CONCURRENCY + INVENTORY_CALLS * LATENCY_MS;
     const ratio = elapsed / bound;
     const figures: BenchFigure[] = [
-      { name: `scan: ${FILES} files, ${LATENCY_MS} ms latency, concurrency ${DEFAULT_KMS_CONCURRENCY}`, value: Math.round(elapsed), unit: 'ms' },
+      { name: `scan: ${FILES} files, ${LATENCY_MS} ms latency, concurrency ${DEFAULT_KMS_CONCURRENCY} (median of ${COLD_PASSES})`, value: Math.round(elapsed), unit: 'ms' },
+      { name: 'scan: fastest / slowest cold scan', value: Math.round(colds[0]!.elapsed), unit: `/ ${Math.round(colds.at(-1)!.elapsed)} ms` },
       { name: 'scan: elapsed / (files x latency / concurrency + inventory)', value: round(ratio), unit: 'x', target: `<= ${TARGET_RATIO}x`, ok: ratio <= TARGET_RATIO },
       { name: `scan: ${FILES} bare Decrypts at concurrency ${DEFAULT_KMS_CONCURRENCY} (transport floor)`, value: Math.round(transportMs), unit: 'ms' },
       { name: 'scan: transport floor / (files x latency / concurrency)', value: round(transportMs / (bound - INVENTORY_CALLS * LATENCY_MS)), unit: 'x' },

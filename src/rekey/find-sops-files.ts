@@ -36,7 +36,7 @@ export interface SopsFileScan {
  * ms in all against 80-200 ms), time the GitHub App's webhook answers wait behind. Yielding every
  * so many files keeps any one block short however large the repository.
  */
-const FILES_PER_TURN = 128;
+const FILES_PER_TURN = 16;
 
 /** A text file never holds NUL; most binaries show one in their first block. */
 const PROBE_SIZE = 8192;

@@ -137,9 +137,6 @@ export async function scanRepository(options: ScanOptions): Promise<RepoScan> {
   }
   progress.total(queue.pushed);
   queue.end();
-  for (const result of await Promise.allSettled(workers)) {
-    if (result.status === 'rejected') throw result.reason;
-  }
 
   // Results in path order, as the discovery lists the files.
   const problems: ProblemFile[] = found.malformed.map((m) => ({ path: m.path, code: 'malformed', reason: m.reason }));
@@ -149,6 +146,15 @@ export async function scanRepository(options: ScanOptions): Promise<RepoScan> {
     if (read === undefined) continue;
     if ('metadata' in read) parsed.push(read);
     else problems.push(read);
+  }
+  // The Flux manifests and `.sops.yaml` rules are read while the last Decrypts are in flight: they
+  // need the files, not the classification.
+  const allPaths = found.discovery.files.map((f) => f.path);
+  const around = Promise.all([fluxMapping(options.root, allPaths, parsed.map((f) => f.name)), ruleComparisons(options.root, allPaths, parsed)]);
+  around.catch(() => {}); // awaited below, after the classifiers; a rejection is rethrown there
+
+  for (const result of await Promise.allSettled(workers)) {
+    if (result.status === 'rejected') throw result.reason;
   }
   const files = parsed.map((file) => classified.get(file.name)!);
 
@@ -161,10 +167,7 @@ export async function scanRepository(options: ScanOptions): Promise<RepoScan> {
     else inventoryFailures.push({ key: entry.key, reason: entry.failure.message });
   }
 
-  const [flux, ruleNotes] = await Promise.all([
-    fluxMapping(options.root, found.discovery.files.map((f) => f.path), parsed.map((f) => f.name)),
-    ruleComparisons(options.root, found.discovery.files.map((f) => f.path), parsed),
-  ]);
+  const [flux, ruleNotes] = await around;
   return {
     files: files.map((file) => ({ ...file, kustomizations: flux.get(file.path) ?? [] })),
     problems: problems.sort((a, b) => (a.path < b.path ? -1 : 1)),
