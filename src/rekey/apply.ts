@@ -55,12 +55,14 @@ export function actionable(plan: Plan): FilePlan[] {
  */
 export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<ApplyResult> {
   const write = options.write ?? ((relative, bytes) => writeFileAtomic(path.join(options.root, relative), bytes));
+  // The tree's real location, once: each planned file's directory must still resolve inside it.
+  const rootReal = await realpath(options.root);
   const applied: AppliedFile[] = [];
   const failed: FailedFile[] = [];
   await mapConcurrent(actionable(plan), options.concurrency ?? 4, async ({ file, action }) => {
     if (action.kind !== 'rekey' && action.kind !== 'rescue') return;
     try {
-      const bytes = await readPlannedFile(options.root, file.path);
+      const bytes = await readPlannedFile(options.root, rootReal, file.path);
       const rekeyOptions = { format: file.format, gcpVersionFor: (key: string) => action.target.get(key), ...(options.now ? { now: options.now } : {}) };
       const result =
         action.method === 'rotate'
@@ -103,9 +105,9 @@ export class TreeChangedError extends SopsRekeyError {
  * the re-encrypted copy of an outside file would then be written into the tree and pushed), or a
  * file that became something else or too large, is refused and left alone.
  */
-async function readPlannedFile(root: string, relative: string): Promise<Uint8Array> {
+async function readPlannedFile(root: string, rootReal: string, relative: string): Promise<Uint8Array> {
   const full = path.join(root, relative);
-  const [rootReal, dirReal] = await Promise.all([realpath(root), realpath(path.dirname(full)).catch(() => undefined)]);
+  const dirReal = await realpath(path.dirname(full)).catch(() => undefined);
   if (dirReal === undefined || (dirReal !== rootReal && !dirReal.startsWith(rootReal + path.sep))) {
     throw new TreeChangedError('changed-since-scan', 'changed since the scan: it is no longer inside the tree (a directory above it moved or became a link)', { file: relative });
   }
