@@ -184,7 +184,7 @@ export async function findFluxKustomizations(
     if (index > 0 && index % MANIFESTS_PER_TURN === 0) await yieldToEventLoop();
     const read = readTextCandidate(path.join(root, file), DEFAULT_MAX_FILE_SIZE);
     if (read.kind !== 'text') continue;
-    const found = parseFluxKustomizations(Buffer.from(read.bytes.buffer, read.bytes.byteOffset, read.bytes.byteLength).toString('utf8'), file);
+    const found = parseFluxKustomizations(new TextDecoder().decode(read.bytes), file);
     kustomizations.push(...found.kustomizations);
     problems.push(...found.problems);
   }
