@@ -7,6 +7,7 @@ import type { ApplicationFunction, Probot } from 'probot';
 import { describeError } from './errors.ts';
 import { RepoQueue } from './github/queue.ts';
 import { enqueueInstallation, startReconciler } from './github/reconcile.ts';
+import { answerWebhooksFirst } from './github/webhook-ingress.ts';
 import type { JobReason, JobRunner } from './github/repo-ref.ts';
 import type { RescanSchedule } from './github/schedule.ts';
 import {
@@ -39,6 +40,7 @@ export type AppOptions = (
 /** Builds the Probot app function. */
 export function createApp(options: AppOptions): ApplicationFunction {
   return (app: Probot) => {
+    answerWebhooksFirst(app);
     const queue =
       'queue' in options
         ? options.queue

@@ -5,6 +5,7 @@ import { RepoQueue } from '../../src/github/queue.ts';
 import { enqueueAllInstallations } from '../../src/github/reconcile.ts';
 import type { JobReason, RepoRef } from '../../src/github/repo-ref.ts';
 import { throttledOctokit } from '../../src/github/throttle.ts';
+import { deliveriesHandled } from '../../src/github/webhook-ingress.ts';
 import { DASHBOARD_MARKER } from '../../src/github/markers.ts';
 import { createApp } from '../../src/index.ts';
 import { generateAppCredentials } from '../support/github/app-credentials.ts';
@@ -16,6 +17,8 @@ let gh: GitHubStandIn;
 let server: Server;
 let webhookUrl: string;
 let probot: Probot;
+/** The server's own Probot, the one webhooks reach. */
+let served: Probot;
 const jobs: { repo: string; installationId: number; reason: JobReason }[] = [];
 const queue = new RepoQueue({
   run: async (repo: RepoRef, reason) => void jobs.push({ repo: `${repo.owner}/${repo.name}`, installationId: repo.installationId, reason }),
@@ -47,7 +50,10 @@ beforeAll(async () => {
   // A quiet logger without importing pino: Probot builds one from logLevel.
   const log: Logger = (await new Probot(options).ready()).log;
   server = new Server({ Probot: Probot.defaults({ ...options, log }), host: '127.0.0.1', port: await freePort(), log });
-  await server.load(createApp({ queue }));
+  await server.load((app, appOptions) => {
+    served = app;
+    return createApp({ queue })(app, appOptions);
+  });
   await server.start();
   // The scheduled rescan runs against a Probot configured like the server's.
   probot = new Probot({ ...options, log });
@@ -72,6 +78,7 @@ const sender = { login: 'alice', id: 3, type: 'User' };
 async function deliver(event: string, payload: object, secret = credentials.webhookSecret) {
   const before = jobs.length;
   const result = await sendWebhook({ url: webhookUrl, secret, event, payload });
+  await deliveriesHandled(served);
   await queue.onIdle();
   return { status: result.status, jobs: jobs.slice(before) };
 }

@@ -14,6 +14,7 @@ import { ManualClock, startEmulator, type RunningEmulator } from '../../src/emul
 import { probotRunner } from '../../src/github/app-runner.ts';
 import { RepoQueue } from '../../src/github/queue.ts';
 import { RescanSchedule } from '../../src/github/schedule.ts';
+import { deliveriesHandled } from '../../src/github/webhook-ingress.ts';
 import type { JobRunner, RepoRef } from '../../src/github/repo-ref.ts';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { AgeKeySource } from '../../src/keys/age.ts';
@@ -144,6 +145,7 @@ export async function startRekeyWorld(): Promise<RekeyWorld> {
     jobs,
     async deliver(event, payload, secret = credentials.webhookSecret) {
       const result = await sendWebhook({ url: webhookUrl, secret, event, payload });
+      await deliveriesHandled(app);
       await queue.onIdle();
       return result;
     },

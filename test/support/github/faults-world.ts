@@ -25,6 +25,7 @@ import { Probot, Server } from 'probot';
 import { expect } from 'vitest';
 import { startEmulator, type Clock, type RunningEmulator } from '../../../src/emulator/index.ts';
 import { probotRunner } from '../../../src/github/app-runner.ts';
+import { deliveriesHandled } from '../../../src/github/webhook-ingress.ts';
 import { RepoQueue } from '../../../src/github/queue.ts';
 import type { JobRunner, RepoRef } from '../../../src/github/repo-ref.ts';
 import { throttledOctokit } from '../../../src/github/throttle.ts';
@@ -214,7 +215,9 @@ export async function startInProcessApp(world: FaultWorld, options: { readonly m
     log,
   });
   const server = new Server({ Probot: probot, host: '127.0.0.1', port: await freePort(), log });
+  let served: Probot | undefined;
   await server.load((app, appOptions) => {
+    served = app;
     runner = probotRunner(app, {
       kmsIdentity: { kind: 'emulator', host: world.emulator.host },
       kmsClients,
@@ -228,6 +231,7 @@ export async function startInProcessApp(world: FaultWorld, options: { readonly m
   const deliverPush = async (repo: string, paths?: readonly string[]): Promise<void> => {
     const result = await sendWebhook({ url: webhookUrl, secret: world.credentials.webhookSecret, event: 'push', payload: pushPayload(repo, paths) });
     expect(result.status).toBe(200);
+    if (served) await deliveriesHandled(served);
   };
   return {
     queue,
