@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Node >= 22.18 runs the TypeScript sources directly (type stripping); no build step.
-import { main } from '../src/cli.ts';
+// The compiled package (dist/, built by `npm run build`, which `npm ci` and `npm pack` run):
+// Node does not strip types from files under node_modules, where an installed sops-rekey lives.
+import { main } from '../dist/cli.js';
 
 process.exitCode = await main(process.argv.slice(2));

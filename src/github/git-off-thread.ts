@@ -3,12 +3,12 @@
  * thread so that starting them never holds the event loop that answers webhooks (see
  * src/io/off-thread.ts for why a spawn does).
  */
-import { OffThread } from '../io/off-thread.ts';
+import { moduleBeside, OffThread } from '../io/off-thread.ts';
 import type { RunGit } from '../rekey/discover.ts';
 import type { CloneRequest } from './clone.ts';
 
-const SHALLOW_CLONE = { module: new URL('./clone.ts', import.meta.url).href, name: 'shallowClone' };
-const GIT_OUTPUT = { module: new URL('../rekey/discover.ts', import.meta.url).href, name: 'gitOutput' };
+const SHALLOW_CLONE = { module: moduleBeside('./clone.ts', import.meta.url).href, name: 'shallowClone' };
+const GIT_OUTPUT = { module: moduleBeside('../rekey/discover.ts', import.meta.url).href, name: 'gitOutput' };
 
 export interface GitOffThread {
   readonly clone: (request: CloneRequest) => Promise<string>;

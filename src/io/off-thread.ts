@@ -57,7 +57,7 @@ export class OffThread {
 
   #start(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = new Worker(new URL('./off-thread-worker.ts', import.meta.url));
+    const worker = new Worker(moduleBeside('./off-thread-worker.ts', import.meta.url));
     worker.on('message', (reply: OffThreadReply) => this.#settle(reply));
     worker.on('error', (error) => this.#failAll(error));
     worker.on('exit', () => {
@@ -87,4 +87,15 @@ export class OffThread {
     this.#worker?.unref();
     for (const { reject } of pending) reject(error);
   }
+}
+
+/**
+ * A module of this package by its path from `base` as the sources name it: the `.ts` file while
+ * the sources run (the repo's scripts, the tests), the `.js` file in the compiled package (dist/
+ * keeps src/'s layout), where a `.ts` URL written as a string would not be rewritten by tsc.
+ */
+export function moduleBeside(relative: string, base: string): URL {
+  const url = new URL(relative, base);
+  if (base.endsWith('.js')) url.pathname = url.pathname.replace(/\.ts$/u, '.js');
+  return url;
 }

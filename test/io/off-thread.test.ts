@@ -67,4 +67,17 @@ describe('OffThread', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('runs git in its worker from the compiled package too, with no TypeScript file reached', async () => {
+    const dist = new URL('../../dist/github/git-off-thread.js', import.meta.url).href;
+    const dir = await mkdtemp(path.join(tmpdir(), 'sops-rekey-off-thread-'));
+    try {
+      const script = `const { gitOffThread } = await import(${JSON.stringify(dist)});\nprocess.stdout.write(await gitOffThread().git(${JSON.stringify(process.cwd())}, ['rev-parse', '--is-inside-work-tree']));\n`;
+      await writeFile(path.join(dir, 'main.mjs'), script);
+      const { stdout } = await promisify(execFile)(process.execPath, ['--no-experimental-strip-types', path.join(dir, 'main.mjs')], { timeout: 20_000 });
+      expect(stdout.trim()).toBe('true');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -9,7 +9,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { CLI_BIN } from '../support/cli.ts';
+import { CLI_NODE_ARGS } from '../support/cli.ts';
 import { seededRandom, type Random } from '../../src/emulator/random.ts';
 import type { GcpKmsKeySource } from '../../src/keys/gcp-kms.ts';
 import { decryptFile } from '../../src/rekey/transform.ts';
@@ -66,7 +66,7 @@ export const CHILD_TIMEOUT_MS = 30_000;
  * Never rejects: the exit code or the signal is in the result; `kill` works on the promise.
  */
 export function sopsRekey(repo: KmsRepo, args: readonly string[]): ResultPromise<{ reject: false; timeout: number }> {
-  return execa(process.execPath, [CLI_BIN, ...args], {
+  return execa(process.execPath, [...CLI_NODE_ARGS, ...args], {
     extendEnv: false,
     env: { PATH: process.env.PATH ?? '', LC_ALL: 'C', HOME: repo.dir, KMS_EMULATOR_HOST: repo.emulator.host },
     reject: false,

@@ -12,8 +12,13 @@ import { AgeKeySource } from '../../src/keys/age.ts';
 import { encryptFile } from '../../src/rekey/transform.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
-/** The installed entry point (package.json `bin`), not a test double. */
-export const CLI_BIN = path.join(REPO, 'bin/sops-rekey.js');
+/** The installed entry point (package.json `bin`, running the compiled dist/), not a test double. */
+const CLI_BIN = path.join(REPO, 'bin/sops-rekey.js');
+/**
+ * Node's arguments for the command: type stripping off, as it is for an installed package (Node
+ * strips no types under node_modules), so a TypeScript file reached at run time fails the test.
+ */
+export const CLI_NODE_ARGS = ['--no-experimental-strip-types', CLI_BIN] as const;
 
 export interface CliResult {
   readonly exitCode: number;
@@ -28,11 +33,11 @@ export interface RunCliOptions {
 }
 
 /**
- * Runs `sops-rekey ARGS...` with the Node that runs the tests (the repository's Node 24, which
- * strips the types of the TypeScript sources). Never rejects: the exit code is in the result.
+ * Runs `sops-rekey ARGS...` with the Node that runs the tests (the repository's Node 24), from the
+ * compiled package `npm test` builds first. Never rejects: the exit code is in the result.
  */
 export async function runCli(args: readonly string[], options: RunCliOptions = {}): Promise<CliResult> {
-  const result = await execa(process.execPath, [CLI_BIN, ...args], {
+  const result = await execa(process.execPath, [...CLI_NODE_ARGS, ...args], {
     // Built from nothing so the developer's own keys and keyring can never open a test file.
     extendEnv: false,
     env: { PATH: process.env.PATH ?? '', LC_ALL: 'C', HOME: path.join(tmpdir(), 'sops-rekey-no-home'), ...options.env },
