@@ -3,7 +3,7 @@
  * 127.0.0.1 and stopped after: the GitHub stand-in over real bare repositories and git-http, the
  * fault proxy in front of it, the Cloud KMS emulator, and the app, either in process (Probot's
  * server with the production pacing and retry policy, time-scaled) or as a child process
- * (`src/server.ts`, exactly what `npm start` runs, configured through its environment).
+ * (`dist/server.js`, exactly what `npm start` runs, configured through its environment).
  *
  * The emulator's clock is the wall clock shifted into the past while the files are written and
  * the key rotated, so version 2 has been primary for a day when the app looks: the app's gate runs
@@ -263,7 +263,7 @@ export function pushPayload(name: string, paths: readonly string[] = ['.github/s
 // ---- The app as a child process ----
 
 const launch = (env: Record<string, string>) =>
-  execa(process.execPath, [path.join(REPO_ROOT, 'src/server.ts')], { cwd: REPO_ROOT, extendEnv: false, env, reject: false, all: true, buffer: false });
+  execa(process.execPath, ['--no-experimental-strip-types', path.join(REPO_ROOT, 'dist/server.js')], { cwd: REPO_ROOT, extendEnv: false, env, reject: false, all: true, buffer: false });
 
 export interface ChildApp {
   /** The child; never rejects, `kill` works on it, and it resolves once the process ended. */
@@ -276,7 +276,7 @@ export interface ChildApp {
 }
 
 /**
- * `node src/server.ts` (what `npm start` runs) with nothing but its documented environment: the
+ * `node dist/server.js` (what `npm start` runs; `npm test` builds it) with nothing but its documented environment: the
  * app's identity, GitHub Enterprise host (the proxy, which strips `/api/v3`), the emulator, and a
  * rescan interval (it also rescans once at start, which is how a restarted app picks work up).
  */
