@@ -26,7 +26,6 @@
  */
 import { once } from 'node:events';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { Probot, ProbotOctokit, Server } from 'probot';
@@ -45,6 +44,7 @@ import { generateAppCredentials, type AppCredentials } from '../test/support/git
 import { startGitHubStandIn, type RecordedRequest } from '../test/support/github/index.ts';
 import { signature } from '../test/support/webhooks.ts';
 import type { Benchmark, BenchFigure } from './result.ts';
+import { freePort } from '../test/support/free-port.ts';
 
 const REPOSITORIES = 200;
 const STALE = 10;
@@ -310,16 +310,6 @@ async function startSender(): Promise<Sender> {
 
 // ---------------------------------------------------------------------------------------------
 // The app (main thread).
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  probe.listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as { port: number };
-  probe.close();
-  await once(probe, 'close');
-  return port;
-}
 
 export const run: Benchmark = async () => {
   const world = await startWorld();

@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { Probot, Server, type Logger } from 'probot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RepoQueue } from '../../src/github/queue.ts';
@@ -11,6 +10,7 @@ import { createApp } from '../../src/index.ts';
 import { generateAppCredentials } from '../support/github/app-credentials.ts';
 import { startGitHubStandIn, type GitHubStandIn } from '../support/github/index.ts';
 import { sendWebhook } from '../support/webhooks.ts';
+import { freePort } from '../support/free-port.ts';
 
 const credentials = generateAppCredentials();
 let gh: GitHubStandIn;
@@ -23,15 +23,6 @@ const jobs: { repo: string; installationId: number; reason: JobReason }[] = [];
 const queue = new RepoQueue({
   run: async (repo: RepoRef, reason) => void jobs.push({ repo: `${repo.owner}/${repo.name}`, installationId: repo.installationId, reason }),
 });
-
-/** Probot's Server treats port 0 as "use 3000", so ask the OS for a free port first. */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 beforeAll(async () => {
   gh = await startGitHubStandIn({ app: { id: credentials.appId, publicKey: credentials.publicKey } });

@@ -5,7 +5,6 @@
  * propagation gate. Probot's pino output is captured so tests can search the logs.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import type { KeyManagementServiceClient } from '@google-cloud/kms';
 import { pino } from 'pino';
@@ -26,6 +25,7 @@ import { createApp } from '../../src/index.ts';
 import { generateAppCredentials } from '../support/github/app-credentials.ts';
 import { startGitHubStandIn, type GitHubStandIn } from '../support/github/index.ts';
 import { sendWebhook, type WebhookResult } from '../support/webhooks.ts';
+import { freePort } from '../support/free-port.ts';
 
 export const LOCATION = 'projects/demo/locations/global';
 export const T0 = Date.UTC(2025, 0, 1);
@@ -57,15 +57,6 @@ export interface RekeyWorld {
    */
   encrypt(files: Record<string, string>, options?: { key?: string; withAge?: boolean; version?: number }): Promise<Record<string, Buffer>>;
   close(): Promise<void>;
-}
-
-/** Probot's Server treats port 0 as "use 3000", so ask the OS for a free port first. */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 export async function startRekeyWorld(): Promise<RekeyWorld> {

@@ -3,7 +3,6 @@
  * is verified, without waiting for the app's handlers, and whatever is not a signed GitHub delivery
  * is refused with the same answers as @octokit/webhooks' middleware, starting no work.
  */
-import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { Probot, Server, type Logger } from 'probot';
@@ -11,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answerWebhooksFirst } from '../../src/github/webhook-ingress.ts';
 import { generateAppCredentials } from '../support/github/app-credentials.ts';
 import { sendWebhook, signature } from '../support/webhooks.ts';
+import { freePort } from '../support/free-port.ts';
 
 const credentials = generateAppCredentials();
 const MAX_BYTES = 64 * 1024;
@@ -21,14 +21,6 @@ const logged: { level: string; message: string; fields: Record<string, unknown> 
 /** Pushes wait on this before they count as handled; the test releases it. */
 let release: () => void = () => {};
 let held = new Promise<void>((resolve) => (release = resolve));
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 /** Probot's logger writing JSON lines into `logged`, so the test reads what the endpoint logged. */
 function recordingLogger(): Logger {

@@ -14,7 +14,6 @@
  * its plaintext on the new primary, and no canary or token where it must not be.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +38,7 @@ import { generateAppCredentials, type AppCredentials } from './app-credentials.t
 import { startFaultProxy, type FaultProxy, type FaultProxyOptions } from './faults-proxy.ts';
 import { startGitHubStandIn, type GitHubStandIn, type StandInOptions } from './index.ts';
 import type { IssueRecord, RepoRecord } from './state.ts';
+import { freePort } from '../free-port.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -168,14 +168,6 @@ export interface InProcessApp {
   /** Delivers a push to the default branch touching `paths`, without waiting for its job. */
   deliverPush(repo: string, paths?: readonly string[]): Promise<void>;
   close(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 /** Probot's real server with `throttledOctokit` and Probot's retry plugin; every wait is scaled by `msPerSecond / 1000`. */
