@@ -14,12 +14,12 @@ import type { Probot } from 'probot';
 import { describeError } from '../errors.ts';
 
 /** GitHub caps webhook payloads at 25 MB; a larger body is not from GitHub. */
-export const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
+const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
 const REQUIRED_HEADERS = ['x-github-event', 'x-hub-signature-256', 'x-github-delivery'] as const;
 const JSON_CONTENT_TYPE = /^\s*application\/json\s*(?:;|$)/u;
 
 type EventToReceive = Parameters<Probot['receive']>[0];
-export type NodeHandler = (request: IncomingMessage, response: ServerResponse) => Promise<boolean>;
+type NodeHandler = (request: IncomingMessage, response: ServerResponse) => Promise<boolean>;
 
 export interface IngressOptions {
   readonly maxBytes?: number;
@@ -43,7 +43,7 @@ export async function deliveriesHandled(app: Probot): Promise<void> {
   await backlogs.get(app)?.settled();
 }
 
-export function webhookIngress(app: Probot, options: IngressOptions = {}): NodeHandler {
+function webhookIngress(app: Probot, options: IngressOptions = {}): NodeHandler {
   const maxBytes = options.maxBytes ?? MAX_WEBHOOK_BYTES;
   const path = withoutTrailingSlashes(app.webhookPath);
   const log = app.log.child({ name: 'webhooks' });
