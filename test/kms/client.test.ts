@@ -157,3 +157,30 @@ describe('KmsClientCache', () => {
     expect(cache.size).toBe(0);
   });
 });
+
+describe('loading the Google client libraries', () => {
+  it('happens when the first client is built, not when the key sources are made', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    // The compiled package (npm test builds it), as an installed sops-rekey loads it.
+    const dist = new URL('../../dist/keys/sources.js', import.meta.url).href;
+    const script = [
+      `const { createRequire } = await import('node:module');`,
+      `const { keySourcesFromEnvironment } = await import(${JSON.stringify(dist)});`,
+      `const loaded = () => Object.keys(createRequire(import.meta.url).cache).filter((f) => /[\\\\/]node_modules[\\\\/](@google-cloud[\\\\/]kms|@grpc[\\\\/]grpc-js|google-auth-library)[\\\\/]/.test(f)).length > 0;`,
+      `const keys = keySourcesFromEnvironment({ KMS_EMULATOR_HOST: '127.0.0.1:9' });`,
+      `const before = loaded();`,
+      `keys.kmsClient();`,
+      `console.log(JSON.stringify({ before, after: loaded() }));`,
+      `await keys.close();`,
+    ].join('\n');
+    const dir = mkdtempSync(join(tmpdir(), 'sops-rekey-lazy-'));
+    try {
+      writeFileSync(join(dir, 'main.mjs'), script);
+      const { stdout } = await promisify(execFile)(process.execPath, ['--no-experimental-strip-types', join(dir, 'main.mjs')], { timeout: 20_000 });
+      expect(JSON.parse(stdout)).toEqual({ before: false, after: true });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
